@@ -1,0 +1,1 @@
+"""Imports every API endpoint module so that they register on the blueprint."""

@@ -1,0 +1,119 @@
+"""Configuration from the environment, as ../shared/contract/config.md names it.
+
+Secrets that the self-hoster did not set are generated once and kept in the
+instance folder, so a restart keeps sessions and the PBX's webhook secret valid.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+SECRETS_FILE = "secrets.json"
+
+MAIL_KEYS = (
+    "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL",
+    "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+)
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URL; plain postgresql:// URLs use the psycopg 3 driver we ship."""
+    if not raw:
+        return "sqlite:///" + str(Path(instance_path) / "notifier.db")
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class InstanceSecrets:
+    """Generated-once values kept in instance/secrets.json (mode 0600)."""
+
+    def __init__(self, instance_path: str):
+        self.path = Path(instance_path) / SECRETS_FILE
+
+    def _load(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def _save(self, data: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, self.path)
+
+    def get(self, key: str, make) -> str:
+        data = self._load()
+        if not data.get(key):
+            data[key] = make()
+            self._save(data)
+        return data[key]
+
+    def set(self, key: str, value: str) -> None:
+        data = self._load()
+        data[key] = value
+        self._save(data)
+
+
+def from_environment(instance_path: str, env=os.environ) -> dict:
+    """Flask config values from the environment and the instance folder."""
+    stored = InstanceSecrets(instance_path)
+    cfg = {
+        "SECRET_KEY": env.get("SECRET_KEY") or stored.get("SECRET_KEY", lambda: secrets.token_hex(32)),
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "WEBHOOK_SECRET_FROM_ENV": bool(env.get("WEBHOOK_SECRET")),
+        "WEBHOOK_SECRET": env.get("WEBHOOK_SECRET") or stored.get("WEBHOOK_SECRET", new_webhook_secret),
+        "API_TOKEN": env.get("API_TOKEN") or None,
+        "TELEGRAM_BOT_TOKEN": env.get("TELEGRAM_BOT_TOKEN") or None,
+        "TELEGRAM_BOT_USERNAME": (env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
+        "TELEGRAM_API_URL": (env.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+        "TIMEZONE": env.get("TIMEZONE") or "Europe/Moscow",
+        "RECORDING_URL_HOSTS": [h.strip().lower() for h in (env.get("RECORDING_URL_HOSTS") or "").split(",") if h.strip()],
+        "MAIL_FROM_ENV": [k for k in MAIL_KEYS if env.get(k)],
+    }
+    if env.get("MAIL_SERVER"):
+        cfg.update(
+            MAIL_SERVER=env["MAIL_SERVER"],
+            MAIL_PORT=int(env.get("MAIL_PORT") or 25),
+            MAIL_USE_TLS=_bool(env.get("MAIL_USE_TLS")),
+            MAIL_USE_SSL=_bool(env.get("MAIL_USE_SSL")),
+            MAIL_USERNAME=env.get("MAIL_USERNAME") or None,
+            MAIL_PASSWORD=env.get("MAIL_PASSWORD") or None,
+            MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER") or None,
+        )
+    return cfg
+
+
+DEFAULTS = {
+    # Sessions: HttpOnly + SameSite=Lax; Secure when served over HTTPS (SESSION_COOKIE_SECURE=1).
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE")),
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # CSV imports; the webhook has its own 64 KiB limit
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "MAIL_SUPPRESS_SEND": False,
+    "SMTP_TIMEOUT": 15,
+    "MAIL_SERVER": None,
+    # Redis in the web process: fail fast instead of redis-py's multi-second retries.
+    "REDIS_SOCKET_TIMEOUT": 0.5,
+    "LOGIN_MAX_ATTEMPTS": 5,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+}

@@ -1,0 +1,1 @@
+"""Pure-Python domain logic: phone numbers, working hours, rule criteria, events, decisions."""

@@ -1,0 +1,232 @@
+"""The data model of the whole product (SQLAlchemy 2.0, typed).
+
+Numbers are stored twice: as the admin typed them (for display) and as a
+canonical key (``*_key``, see notifier.core.phones) for matching and uniqueness.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime")
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class User(TimestampMixin, db.Model):
+    """An admin of the web UI."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API created in the UI; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Setting(db.Model):
+    """Values an admin saves in the UI (SMTP, Telegram, poller offset...).
+
+    Environment variables win over these; see notifier.settings.
+    """
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Subscriber(TimestampMixin, db.Model):
+    """A PBX employee: an extension or phone number that can receive notifications."""
+
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    number_key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    telegram: Mapped[str | None] = mapped_column(String(64))  # @username as the admin typed it
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    telegram_unlinked_reason: Mapped[str | None] = mapped_column(String(200))
+    telegram_link_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    rules: Mapped[list[Rule]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def telegram_linked(self) -> bool:
+        return self.telegram_chat_id is not None
+
+
+class Contact(TimestampMixin, db.Model):
+    """A client in the notebook; its numbers feed the VIP criterion and caller names."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    vip: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    numbers: Mapped[list[ContactNumber]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="ContactNumber.position",
+    )
+
+
+class ContactNumber(db.Model):
+    __tablename__ = "contact_numbers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(64))
+    number_key: Mapped[str] = mapped_column(String(32), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    contact: Mapped[Contact] = relationship(back_populates="numbers")
+
+
+class Rule(TimestampMixin, db.Model):
+    """One notification rule of one subscriber.
+
+    ``criteria`` holds the rule body's types/time/callers in the API's JSON
+    shape (see notifier.core.criteria), listed numbers in canonical form.
+    """
+
+    __tablename__ = "rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    criteria: Mapped[dict] = mapped_column(JSON)
+    subscriber: Mapped[Subscriber] = relationship(back_populates="rules")
+
+
+class Event(db.Model):
+    """A call event received from the PBX, stored before it is acknowledged.
+
+    ``queued_at`` is the outbox mark: NULL until the event has been handed to
+    Redis; a periodic sweep queues what is still NULL. ``processed_at`` is set
+    once decisions and deliveries exist.
+    """
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    call_id: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    caller_key: Mapped[str | None] = mapped_column(String(32))
+    callee_key: Mapped[str] = mapped_column(String(32), index=True)
+    result: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", passive_deletes=True
+    )
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Delivery.id",
+    )
+
+    __table_args__ = (Index("ix_events_unprocessed", "processed_at", "queued_at"),)
+
+
+class Decision(db.Model):
+    """Whether one subscriber considered for an event is notified, and why (not)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    subscriber_number: Mapped[str] = mapped_column(String(64))
+    notify: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[Event] = relationship(back_populates="decisions")
+
+    __table_args__ = (UniqueConstraint("event_id", "subscriber_number", name="uq_decisions_event_subscriber"),)
+
+
+DELIVERY_STATUSES = ("pending", "sent", "retrying", "failed", "skipped")
+
+
+class Delivery(db.Model):
+    """One notification of one event to one subscriber on one channel.
+
+    Unique per (event, subscriber, channel): the database, not Redis, is what
+    guarantees "once". ``locked_until`` is a lease a worker takes while sending.
+    """
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    subscriber_number: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    event: Mapped[Event] = relationship(back_populates="deliveries")
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscriber_number", "channel", name="uq_deliveries_event_subscriber_channel"),
+    )

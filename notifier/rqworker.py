@@ -1,0 +1,81 @@
+"""The RQ worker as shipped: app imported before forking, an app context per
+job, the scheduler on (retries with intervals), and fast recovery of jobs
+abandoned by a killed worker.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from flask import Flask
+from rq import Worker
+
+from .extensions import db
+from .queueing import QUEUE_NAMES, AppJob, worker_connection
+
+# Everything a job needs is imported once, before the first fork.
+JOB_MODULES = ("notifier.jobs",)
+
+# RQ keeps a job "started" for its heartbeat TTL after its worker vanished
+# (monitoring interval + 60 s by default) and cleans registries every 10 min.
+# These make an abandoned job go back to the queue within about 30 s.
+JOB_MONITORING_INTERVAL = 5
+HEARTBEAT_GRACE = 10
+MAINTENANCE_INTERVAL = 15
+
+
+class NotifierWorker(Worker):
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        interval = self.job_monitoring_interval
+        if job.timeout and job.timeout > 0:
+            interval = min(job.timeout - working_time, interval)
+        return int(interval) + HEARTBEAT_GRACE
+
+
+def _dispose_pool_in_child() -> None:
+    """Forked work horses must not reuse the parent's database connections."""
+    try:
+        db.engine.dispose(close=False)
+    except RuntimeError:
+        pass  # no app context in this process: nothing to dispose
+
+
+def make_worker(app: Flask, queues=QUEUE_NAMES) -> NotifierWorker:
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    AppJob.app = app
+    with app.app_context():
+        db.engine.dispose()
+    os.register_at_fork(after_in_child=lambda: _in_app(app, _dispose_pool_in_child))
+    return NotifierWorker(
+        list(queues),
+        connection=worker_connection(app),
+        job_class=AppJob,
+        job_monitoring_interval=JOB_MONITORING_INTERVAL,
+        maintenance_interval=MAINTENANCE_INTERVAL,
+    )
+
+
+def _in_app(app: Flask, fn) -> None:
+    with app.app_context():
+        fn()
+
+
+def main(burst: bool = False) -> None:
+    from . import create_app
+    from .embedded_redis import EmbeddedRedis
+
+    embedded = None
+    if not os.environ.get("REDIS_URL"):
+        probe = create_app()
+        embedded = EmbeddedRedis(os.path.join(probe.instance_path, "redis")).start()
+        os.environ["REDIS_URL"] = embedded.url
+    app = create_app()
+    worker = make_worker(app)
+    logging.basicConfig(level=logging.INFO)
+    try:
+        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        if embedded:
+            embedded.stop()

@@ -1,0 +1,1 @@
+"""In-process test doubles for external services (Telegram Bot API, SMTP)."""

@@ -1,0 +1,139 @@
+"""Admin access: setup link, login, throttling, logout, password change."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from notifier.auth import new_setup_link
+from notifier.extensions import db
+from notifier.models import User
+
+from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+def csrf(client, path):
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def setup_path(app):
+    with app.app_context():
+        return new_setup_link("http://x").removeprefix("http://x")
+
+
+def test_without_admin_login_explains_setup(client):
+    resp = client.get("/login")
+    assert resp.status_code == 302 and resp.location.endswith("/welcome")
+    assert "/setup/" in client.get("/welcome").get_data(as_text=True)
+
+
+def test_setup_link_creates_first_admin_once(app, client):
+    path = setup_path(app)
+    token = csrf(client, path)
+    resp = client.post(path, data={"email": "Boss@Example.com", "password": "long enough pw",
+                                   "confirm": "long enough pw", "csrf_token": token})
+    assert resp.status_code == 302
+    assert client.get("/").status_code == 200  # logged in straight away
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert user.email == "boss@example.com"
+        assert user.password_hash.startswith("scrypt:")
+    # one-time: the link no longer works
+    assert client.get(path).status_code == 302
+    with app.app_context():
+        assert new_setup_link("http://x") is None
+
+
+def test_setup_link_errors(app, client):
+    assert client.get("/setup/not-a-token").status_code == 404
+    first = setup_path(app)
+    second = setup_path(app)
+    assert client.get(first).status_code == 404  # a new link invalidates the old
+    token = csrf(client, second)
+    resp = client.post(second, data={"email": "x", "password": "short", "confirm": "other", "csrf_token": token})
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert "Неверный email" in body and "Пароль — от 10 символов" in body and "Пароли не совпадают" in body
+
+
+def test_forms_need_csrf(app, client, admin):
+    resp = client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert resp.status_code == 400
+    assert "Обновите страницу" in resp.get_data(as_text=True)
+
+
+def test_every_ui_page_requires_login(app, client, admin):
+    public = {"auth.login", "auth.setup", "auth.no_admin", "static", "health"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in public or rule.endpoint.startswith("api.") or "GET" not in rule.methods:
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", "1").replace(f"<int:{arg}>", "1")
+        resp = client.get(url)
+        assert resp.status_code == 302 and "/login" in resp.location, rule.rule
+        checked += 1
+    assert checked >= 6
+    resp = client.get("/", headers={"HX-Request": "true"})
+    assert resp.status_code == 401 and "/login" in resp.headers["HX-Redirect"]
+
+
+def test_login_logout(client, admin):
+    token = csrf(client, "/login")
+    resp = client.post("/login?next=/contacts", data={"email": ADMIN_EMAIL.upper(), "password": ADMIN_PASSWORD,
+                                                     "csrf_token": token})
+    assert resp.status_code == 302 and resp.location.endswith("/contacts")
+    assert client.get("/").status_code == 200
+    assert client.get("/logout").status_code == 405  # logging out is a POST with CSRF
+    resp = client.post("/logout", data={"csrf_token": token})
+    assert resp.status_code == 400  # the session was renewed at login: the old token is void
+    resp = client.post("/logout", data={"csrf_token": csrf(client, "/account/password")})
+    assert resp.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(client, admin, target):
+    token = csrf(client, "/login")
+    resp = client.post(f"/login?next={target}", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
+                                                     "csrf_token": token})
+    assert resp.location == "/"
+
+
+def test_login_is_throttled(app, client, admin):
+    token = csrf(client, "/login")
+    for _ in range(app.config["LOGIN_MAX_ATTEMPTS"]):
+        resp = client.post("/login", data={"email": ADMIN_EMAIL, "password": "wrong", "csrf_token": token})
+        assert resp.status_code == 401
+        assert "Неверный email или пароль" in resp.get_data(as_text=True)
+    resp = client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
+    assert resp.status_code == 429
+    assert "Слишком много неудачных попыток" in resp.get_data(as_text=True)
+
+
+def test_password_change_logs_out_other_sessions(app, auth_client, admin):
+    other = app.test_client()
+    token = csrf(other, "/login")
+    other.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": token})
+    assert other.get("/").status_code == 200
+
+    token = csrf(auth_client, "/account/password")
+    resp = auth_client.post("/account/password", data={"current": "nope", "password": "new password 1",
+                                                       "confirm": "new password 1", "csrf_token": token})
+    assert resp.status_code == 422 and "Неверный текущий пароль" in resp.get_data(as_text=True)
+    resp = auth_client.post("/account/password", data={"current": ADMIN_PASSWORD, "password": "new password 1",
+                                                       "confirm": "new password 1", "csrf_token": token})
+    assert resp.status_code == 302
+    assert auth_client.get("/").status_code == 200
+    assert other.get("/").status_code == 302
+
+
+def test_cli_create_admin(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--password", "short"])
+    assert result.exit_code != 0
+    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--password", "long enough pw"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["setup-link"])
+    assert "an admin exists already" in result.output
