@@ -26,6 +26,7 @@ pytest_plugins = ["tests.fakes.fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 API_TOKEN = "test-api-token-0123456789"
+WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
 ARTIFACTS = ROOT / "test-output"
@@ -71,7 +72,8 @@ def app(database_uri, redis_url, tmp_path):
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "test-secret-key",
         "API_TOKEN": API_TOKEN,
-        "WEBHOOK_SECRET": "whsec_" + "dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WEBHOOK_SECRET_FROM_ENV": True,
         "SERVER_NAME": None,
     })
     from notifier.queueing import AppJob

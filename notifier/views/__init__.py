@@ -1,29 +1,27 @@
 """Server-rendered UI pages (Jinja + htmx), one module per section."""
 from __future__ import annotations
 
-from flask import Flask
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request
 
 from .. import errors
 
 
 def init_app(app: Flask) -> None:
-    from . import pages, rules
+    from . import contacts, log, rules, schedule, settings, subscribers
 
     errors.init_app(app)
-    app.register_blueprint(rules.bp)
-    app.register_blueprint(pages.bp)
+    for module in (rules, subscribers, contacts, schedule, log, settings):
+        app.register_blueprint(module.bp)
 
     @app.template_filter("local_dt")
     def _local_dt(value, fmt="%d.%m.%Y %H:%M"):
-        """Show a UTC datetime in the company time zone."""
-        from zoneinfo import ZoneInfo
-
+        """A UTC datetime shown in the company time zone."""
         if value is None:
             return "—"
         return value.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime(fmt)
 
     @app.context_processor
     def _layout():
-        from flask import request
-
         return {"is_htmx": bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")}

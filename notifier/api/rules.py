@@ -1,0 +1,2 @@
+"""/api/v1 endpoints: rules."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""/api/v1 endpoints: schedule."""
+from . import bp  # noqa: F401
