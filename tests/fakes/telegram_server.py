@@ -92,8 +92,7 @@ class FakeTelegram:
         if self._server:
             return self
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05},
@@ -417,6 +416,11 @@ class FakeTelegram:
             if self.webhook and self.webhook.get("allowed_updates"):
                 info["allowed_updates"] = self.webhook["allowed_updates"]
         return info
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # default 5 makes bursts of senders wait for SYN retries
 
 
 class _Handler(BaseHTTPRequestHandler):
