@@ -63,7 +63,7 @@ def _in_app(app: Flask, fn) -> None:
 
 
 def main(burst: bool = False) -> None:
-    from . import create_app
+    from . import create_app, telegram_poller
     from .embedded_redis import EmbeddedRedis
 
     embedded = None
@@ -74,8 +74,12 @@ def main(burst: bool = False) -> None:
     app = create_app()
     worker = make_worker(app)
     logging.basicConfig(level=logging.INFO)
+    # Telegram long polling runs in a thread beside RQ's loop (idle without a token).
+    poller = None if burst else telegram_poller.start(app)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
+        if poller:
+            poller.stop()
         if embedded:
             embedded.stop()

@@ -12,3 +12,24 @@ document.addEventListener("htmx:responseError", function (event) {
   }
   box.textContent = status ? "Ошибка сервера (" + status + "). Повторите попытку." : "Нет связи с сервером.";
 });
+
+// Copy buttons: <button data-copy="#field-id"> copies that field's value (Telegram links).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+  if (!button) return;
+  var field = document.querySelector(button.getAttribute("data-copy"));
+  if (!field) return;
+  var label = button.getAttribute("data-label") || button.textContent;
+  button.setAttribute("data-label", label);
+  var done = function () {
+    button.textContent = "Скопировано";
+    setTimeout(function () { button.textContent = label; }, 2000);
+  };
+  field.select();
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+  } else {
+    document.execCommand("copy");
+    done();
+  }
+});

@@ -9,10 +9,10 @@ from .. import errors
 
 
 def init_app(app: Flask) -> None:
-    from . import contacts, log, rules, schedule, settings, subscribers
+    from . import contacts, log, rules, schedule, settings, subscribers, telegram
 
     errors.init_app(app)
-    for module in (rules, subscribers, contacts, schedule, log, settings):
+    for module in (rules, subscribers, contacts, schedule, log, settings, telegram):
         app.register_blueprint(module.bp)
 
     @app.template_filter("local_dt")

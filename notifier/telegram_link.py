@@ -1,0 +1,196 @@
+"""Linking an employee (Subscriber) to their own Telegram chat.
+
+The admin makes a personal deep link ``https://t.me/<bot>?start=<token>``; the
+employee presses Start and the bot receives ``/start <token>``. The token is
+one-time, lives LINK_TTL, and only its SHA-256 digest is stored, so a database
+dump cannot be used to link someone else's chat.
+
+Decision: one chat belongs to one employee. Linking a chat that was linked to
+another employee moves it (the other one is unlinked, with the reason shown to
+the admin), so /status and /stop always speak about exactly one employee.
+
+Functions change the session; the caller commits (the bot commits the change
+together with the update offset, see notifier.telegram_bot).
+"""
+from __future__ import annotations
+
+import secrets
+import smtplib
+from datetime import datetime, timedelta
+
+from flask import current_app, render_template
+from flask_mail import BadHeaderError, Connection, Message
+from sqlalchemy import select
+
+from . import settings
+from .extensions import db, mail
+from .models import Subscriber, utcnow
+from .security import token_digest
+from .telegram_api import BotAPI
+
+LINK_TTL = timedelta(days=7)
+REASON_MAX = 200  # Subscriber.telegram_unlinked_reason
+
+
+class NotConfigured(Exception):
+    """No bot token: there is no bot to link to."""
+
+
+class MailNotConfigured(Exception):
+    """No SMTP server in the settings."""
+
+
+def bot_username() -> str:
+    """The bot's @name (without "@"): from the settings, else asked once from getMe.
+
+    A name saved from getMe is remembered with the bot id it belongs to, so a
+    new token (another bot) is asked again instead of linking to the old bot.
+    Raises NotConfigured, or TelegramError when getMe fails.
+    """
+    tg = settings.telegram()
+    if not tg.configured:
+        raise NotConfigured()
+    bot_id = tg.token.split(":", 1)[0]
+    saved = settings.get(settings.TELEGRAM_KEY, {}) or {}
+    if tg.username and (current_app.config.get("TELEGRAM_BOT_USERNAME")
+                        or saved.get("username_bot_id") in (None, bot_id)):
+        return tg.username
+    me = BotAPI(tg.token, tg.api_url).get_me()
+    saved = dict(settings.get(settings.TELEGRAM_KEY, {}) or {})
+    saved.update(username=me["username"], username_bot_id=bot_id)
+    settings.put(settings.TELEGRAM_KEY, saved)
+    return me["username"]
+
+
+def new_link(subscriber: Subscriber) -> tuple[str, datetime]:
+    """A fresh deep link for ``subscriber``; the previous one stops working.
+
+    The bot's name is resolved first, so a failure leaves the old link valid.
+    token_urlsafe(32) gives 43 characters of A-Za-z0-9_- (Telegram allows 64).
+    """
+    username = bot_username()
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + LINK_TTL
+    subscriber.telegram_link_token_hash = token_digest(token)
+    subscriber.telegram_link_expires_at = expires_at
+    return link_url(username, token), expires_at
+
+
+def link_url(username: str, token: str) -> str:
+    return f"https://t.me/{username}?start={token}"
+
+
+def pending_token_valid(subscriber: Subscriber, token: str) -> bool:
+    """Is ``token`` the subscriber's current, unexpired link token?"""
+    found = _by_token(token)
+    return found is not None and found.id == subscriber.id
+
+
+def _by_token(token: str) -> Subscriber | None:
+    if not token or len(token) > 64:
+        return None
+    found = db.session.scalar(
+        select(Subscriber).where(Subscriber.telegram_link_token_hash == token_digest(token)))
+    if found is None or found.telegram_link_expires_at is None or found.telegram_link_expires_at <= utcnow():
+        return None
+    return found
+
+
+def link_chat(token: str, chat_id: int, user: dict | None = None) -> Subscriber | None:
+    """Bind ``chat_id`` to the employee whose valid link token this is.
+
+    Returns None for a wrong, used or expired token (nothing changes). ``user``
+    is Telegram's ``from`` object: its @username fills Subscriber.telegram when
+    the admin left it empty (so search by Telegram finds the employee).
+    """
+    subscriber = _by_token(token)
+    if subscriber is None:
+        return None
+    for other in subscribers_of_chat(chat_id):
+        if other.id != subscriber.id:
+            unlink(other, f"Чат привязан к другому абоненту ({subscriber.number})")
+    subscriber.telegram_chat_id = chat_id
+    subscriber.telegram_linked_at = utcnow()
+    subscriber.telegram_unlinked_reason = None
+    subscriber.telegram_link_token_hash = None
+    subscriber.telegram_link_expires_at = None
+    username = (user or {}).get("username")
+    if username and not subscriber.telegram:
+        subscriber.telegram = "@" + str(username)[:63]
+    return subscriber
+
+
+def subscribers_of_chat(chat_id: int) -> list[Subscriber]:
+    return list(db.session.scalars(
+        select(Subscriber).where(Subscriber.telegram_chat_id == chat_id).order_by(Subscriber.id)))
+
+
+def unlink(subscriber: Subscriber, reason: str) -> None:
+    """Forget the chat; ``reason`` is shown to the admin until the next link."""
+    subscriber.telegram_chat_id = None
+    subscriber.telegram_linked_at = None
+    subscriber.telegram_unlinked_reason = reason[:REASON_MAX]
+
+
+def revoke(subscriber: Subscriber, reason: str) -> None:
+    """The admin's «Отвязать»: unlink and also void a link not used yet."""
+    unlink(subscriber, reason)
+    subscriber.telegram_link_token_hash = None
+    subscriber.telegram_link_expires_at = None
+
+
+def unlink_chat(chat_id: int, reason: str) -> list[Subscriber]:
+    """Unlink whoever uses ``chat_id`` -- e.g. after Telegram answered 403 (blocked)."""
+    found = subscribers_of_chat(chat_id)
+    for subscriber in found:
+        unlink(subscriber, reason)
+    return found
+
+
+# -- sending the link by email -------------------------------------------------
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout (it has none by default)."""
+
+    def configure_host(self):
+        timeout = current_app.config["SMTP_TIMEOUT"]
+        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = cls(self.mail.server, self.mail.port, timeout=timeout)
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+def send_link_email(subscriber: Subscriber, url: str, expires_at: datetime) -> None:
+    """Email the link to the employee with the SMTP settings in effect now.
+
+    Raises MailNotConfigured, ValueError (no usable address) or OSError /
+    smtplib.SMTPException (the server refused or is unreachable).
+    """
+    cfg = settings.mail()
+    if not cfg.configured:
+        raise MailNotConfigured()
+    address = (subscriber.email or "").strip()
+    if not address or "\n" in address or "\r" in address:
+        raise ValueError("no email address")
+    state = mail.init_mail({
+        "MAIL_SERVER": cfg.server, "MAIL_PORT": cfg.port, "MAIL_USE_TLS": cfg.use_tls,
+        "MAIL_USE_SSL": cfg.use_ssl, "MAIL_USERNAME": cfg.username, "MAIL_PASSWORD": cfg.password,
+        "MAIL_DEFAULT_SENDER": cfg.sender or cfg.username, "MAIL_SUPPRESS_SEND": False,
+    })
+    context = {"subscriber": subscriber, "url": url, "expires_at": expires_at}
+    message = Message(
+        subject="Подключение уведомлений АТС в Telegram",
+        recipients=[address],
+        sender=cfg.sender or cfg.username,
+        body=render_template("telegram/link_email.txt", **context),
+        html=render_template("telegram/link_email.html", **context),
+    )
+    try:
+        with _TimedConnection(state) as connection:
+            connection.send(message)
+    except BadHeaderError:
+        raise ValueError("bad email address") from None
+
