@@ -157,13 +157,25 @@ def webhook():
         status = 422
     elif request.method == "POST":
         status = 422
+    username = _bot_name() if api is not None else None
     current = bot.webhook_url()
     if current and not form.public_url.data:
         form.public_url.data = current
     return render_template("telegram/webhook.html", title="Telegram: получение сообщений", form=form,
                            current=current, hook_url=_hook_url(current) if current else None,
-                           configured=api is not None, health=_health(), username=settings.telegram().username,
+                           configured=api is not None, health=_health(), username=username,
                            path=url_for("api.telegram_webhook")), status
+
+
+def _bot_name() -> str | None:
+    """The bot's @name (one getMe the first time, which also checks the token)."""
+    try:
+        username = link.bot_username()
+    except TelegramError as e:
+        bot.record_error(e)
+        username = None
+    db.session.commit()
+    return username
 
 
 def _health() -> dict:
