@@ -26,7 +26,7 @@ from .telegram_api import BotAPI, TelegramError, TelegramPermanent, TelegramTran
 
 log = logging.getLogger(__name__)
 
-OFFSET_KEY = "telegram_offset"
+OFFSET_KEY = "telegram_offset"  # {"bot_id": "123456", "next": <update_id to handle next>}
 WEBHOOK_URL_KEY = "telegram_webhook_url"  # the app's public base address, set by the admin
 WEBHOOK_SECRET_KEY = "telegram_webhook_secret"
 OK_REFRESH_SECONDS = 600  # last_ok_at is rewritten at most this often while all is well
@@ -49,30 +49,23 @@ def client() -> BotAPI | None:
     return BotAPI(tg.token, tg.api_url) if tg.configured else None
 
 
-def _status() -> dict:
-    return dict(settings.get(settings.TELEGRAM_KEY, {}) or {})
-
-
 def record_error(err: TelegramError) -> None:
     """Show Telegram's own description in Settings (``last_error``); caller commits.
 
     ``token``/``username`` in the same setting are kept as they are.
     """
-    status = _status()
-    status.update(last_error=str(err), last_error_at=utcnow().isoformat(timespec="seconds"))
-    settings.put(settings.TELEGRAM_KEY, status)
+    link.save_bot_state(last_error=str(err), last_error_at=utcnow().isoformat(timespec="seconds"))
 
 
 def record_ok() -> bool:
     """Note a successful call; clears ``last_error``. Returns True if anything changed
     (rewritten only after an error or every OK_REFRESH_SECONDS, not on every poll)."""
-    status = _status()
+    status = settings.get(settings.TELEGRAM_KEY, {}) or {}
     last_ok = status.get("last_ok_at")
     fresh = last_ok and (utcnow().timestamp() - _timestamp(last_ok)) < OK_REFRESH_SECONDS
     if fresh and not status.get("last_error"):
         return False
-    status.update(last_error=None, last_ok_at=utcnow().isoformat(timespec="seconds"))
-    settings.put(settings.TELEGRAM_KEY, status)
+    link.save_bot_state(last_error=None, last_ok_at=utcnow().isoformat(timespec="seconds"))
     return True
 
 
@@ -167,9 +160,18 @@ def answer(update: dict) -> Reply | None:
 
 # -- processing ------------------------------------------------------------------
 
+def _bot_id() -> str | None:
+    tg = settings.telegram()
+    return tg.token.split(":", 1)[0] if tg.configured else None
+
+
 def stored_offset() -> int | None:
+    """The next update_id to handle, for the configured bot (another bot, after
+    a token change, starts afresh instead of skipping its first updates)."""
     value = settings.get(OFFSET_KEY)
-    return value if isinstance(value, int) else None
+    if isinstance(value, dict) and value.get("bot_id") == _bot_id() and isinstance(value.get("next"), int):
+        return value["next"]
+    return None
 
 
 def process(update: Any, api: BotAPI, max_wait: float, wait: Callable[[float], Any]) -> bool:
@@ -194,7 +196,7 @@ def process(update: Any, api: BotAPI, max_wait: float, wait: Callable[[float], A
         db.session.rollback()
         log.exception("Telegram update %s could not be handled; skipped", update_id)
         reply = None
-    settings.put(OFFSET_KEY, update_id + 1)
+    settings.put(OFFSET_KEY, {"bot_id": _bot_id(), "next": update_id + 1})
     db.session.commit()
     if reply is not None:
         send(api, reply, max_wait, wait)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from . import settings
 from .extensions import db, mail
-from .models import Subscriber, utcnow
+from .models import Setting, Subscriber, utcnow
 from .security import token_digest
 from .telegram_api import BotAPI
 
@@ -56,10 +56,21 @@ def bot_username() -> str:
                         or saved.get("username_bot_id") in (None, bot_id)):
         return tg.username
     me = BotAPI(tg.token, tg.api_url).get_me()
-    saved = dict(settings.get(settings.TELEGRAM_KEY, {}) or {})
-    saved.update(username=me["username"], username_bot_id=bot_id)
-    settings.put(settings.TELEGRAM_KEY, saved)
+    save_bot_state(username=me["username"], username_bot_id=bot_id)
     return me["username"]
+
+
+def save_bot_state(**values) -> dict:
+    """Set keys of the "telegram" setting, keeping the others (token...); caller commits.
+
+    The row is re-read under a row lock (PostgreSQL) so that a status update
+    from the poller cannot overwrite a token the admin has just saved.
+    """
+    row = db.session.get(Setting, settings.TELEGRAM_KEY, with_for_update=True, populate_existing=True)
+    state = dict(row.value or {}) if row is not None and isinstance(row.value, dict) else {}
+    state.update(values)
+    settings.put(settings.TELEGRAM_KEY, state)
+    return state
 
 
 def new_link(subscriber: Subscriber) -> tuple[str, datetime]:

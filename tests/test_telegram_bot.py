@@ -200,8 +200,9 @@ def test_restarted_poller_handles_no_update_twice(app, tg):
     first.stop()
     assert len(tg.messages) == 1
     with app.app_context():
-        offset = settings.get(bot.OFFSET_KEY)
+        offset = bot.stored_offset()
         assert offset == handled["update_id"] + 1  # stored in the settings table
+        assert settings.get(bot.OFFSET_KEY) == {"bot_id": "123456", "next": offset}
         # an update seen again (e.g. re-delivered) is recognised and skipped
         assert bot.process(handled, bot.client(), 0, lambda s: None) is False
     tg.push_update("/stop", CHAT)
@@ -213,7 +214,10 @@ def test_restarted_poller_handles_no_update_twice(app, tg):
     polls = [r["params"] for r in tg.requests if r["method"] == "getUpdates"]
     assert polls[1]["offset"] == offset  # asked from the stored offset
     with app.app_context():
-        assert settings.get(bot.OFFSET_KEY) == offset + 1
+        assert bot.stored_offset() == offset + 1
+        # another bot (a new token) has its own update ids: it starts afresh
+        app.config["TELEGRAM_BOT_TOKEN"] = "654321:OTHER-BOT"
+        assert bot.stored_offset() is None
 
 
 def test_only_one_poller_at_a_time(app, tg):
@@ -238,6 +242,9 @@ def test_poller_idles_without_a_token(app):
 
 
 def test_poller_honours_429_and_reports_a_bad_token(app, tg):
+    with app.app_context():
+        settings.put("telegram", {"token": "saved-in-ui", "username": "notifier_test_bot"})
+        db.session.commit()
     p = poller(app)
     try:
         tg.fail_next("429", method="getUpdates", retry_after=7)
@@ -254,6 +261,7 @@ def test_poller_honours_429_and_reports_a_bad_token(app, tg):
         with app.app_context():
             status = settings.get("telegram")
             assert status["last_error"] is None and status["last_ok_at"]
+            assert status["token"] == "saved-in-ui" and status["username"] == "notifier_test_bot"
     finally:
         p.release()
 

@@ -38,4 +38,4 @@ def test_worker_process_links_an_employee(app, fake_telegram, redis_url, tmp_pat
     assert code == 0, output
     with app.app_context():
         assert db.session.get(Subscriber, sid).telegram_chat_id == 777
-        assert isinstance(settings.get("telegram_offset"), int)
+        assert isinstance(settings.get("telegram_offset")["next"], int)
