@@ -196,3 +196,16 @@ def test_webhook_settings_show_bot_errors(app, auth_client, tg):
     assert "Telegram не принял адрес: Bad Request" in resp.get_data(as_text=True)
     with app.app_context():
         assert bot.webhook_url() is None
+
+
+def test_email_refused_by_the_server_says_so(app, auth_client, tg, sub_id, smtp_server):
+    with app.app_context():
+        settings.put("mail", {"server": "127.0.0.1", "port": smtp_server.port, "sender": "pbx@example.com"})
+        db.session.commit()
+    smtp_server.fail_next(550, stage="RCPT", message="No such user")
+    resp = auth_client.post(f"/subscribers/{sub_id}/telegram-link/email",
+                            headers={**HX, "X-CSRFToken": auth_client.csrf_token})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Письмо не отправлено: сервер ответил 550 No such user" in html
+    link_in(html)  # the (new) link is still shown to copy by hand

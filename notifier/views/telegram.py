@@ -37,11 +37,14 @@ def _is_htmx() -> bool:
 
 
 def _render(subscriber: Subscriber, status: int = 200, url: str | None = None, expires_at=None,
-            message: str | None = None, kind: str = "success", changed: bool = False):
-    """The link block as an htmx fragment, or inside a page for plain form posts."""
+            message: str | None = None, kind: str = "success", changed: bool = False,
+            to_settings: bool = False):
+    """The link block as an htmx fragment, or inside a page for plain form posts.
+    ``to_settings`` adds a link to Settings after the message."""
     template = "telegram/_link.html" if _is_htmx() else "telegram/link.html"
     body = render_template(template, subscriber=subscriber, url=url, expires_at=expires_at,
-                           message=message, kind=kind, token=url.rsplit("=", 1)[1] if url else None)
+                           message=message, kind=kind, to_settings=to_settings,
+                           token=url.rsplit("=", 1)[1] if url else None)
     headers = {"HX-Trigger": CHANGED_EVENT} if changed else {}
     return body, status, headers
 
@@ -55,12 +58,12 @@ def _link(subscriber: Subscriber, token: str = ""):
         else:
             made = link.new_link(subscriber)
     except link.NotConfigured:
-        return None, _render(subscriber, 422, kind="error",
+        return None, _render(subscriber, 422, kind="error", to_settings=True,
                              message="Telegram-бот не настроен: укажите токен бота в разделе «Настройки».")
     except TelegramError as e:
         bot.record_error(e)
         db.session.commit()
-        return None, _render(subscriber, 422, kind="error",
+        return None, _render(subscriber, 422, kind="error", to_settings=True,
                              message=f"Telegram не ответил: {e.description}. Проверьте токен бота в настройках.")
     db.session.commit()
     return made, None
@@ -89,7 +92,7 @@ def email_link(subscriber_id: int):
     try:
         link.send_link_email(subscriber, url, expires_at)
     except link.MailNotConfigured:
-        return _render(subscriber, 422, url=url, expires_at=expires_at, kind="error",
+        return _render(subscriber, 422, url=url, expires_at=expires_at, kind="error", to_settings=True,
                        message="Отправка email не настроена: укажите SMTP-сервер в разделе «Настройки». "
                                "Скопируйте ссылку и перешлите её сотруднику сами.")
     except ValueError:
@@ -103,10 +106,15 @@ def email_link(subscriber_id: int):
 
 
 def _smtp_text(err: Exception) -> str:
-    if isinstance(err, smtplib.SMTPResponseException):
-        text = err.smtp_error.decode("utf-8", "replace") if isinstance(err.smtp_error, bytes) else str(err.smtp_error)
-        return f"сервер ответил {err.smtp_code} {text}"
-    return "нет связи с SMTP-сервером"
+    """The SMTP server's own answer when there is one."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused) and err.recipients:
+        code, text = next(iter(err.recipients.values()))
+    elif isinstance(err, smtplib.SMTPResponseException):
+        code, text = err.smtp_code, err.smtp_error
+    else:
+        return "нет связи с SMTP-сервером"
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"сервер ответил {code} {text}"
 
 
 @bp.post("/subscribers/<int:subscriber_id>/telegram-unlink")
