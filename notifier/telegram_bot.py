@@ -175,7 +175,7 @@ def stored_offset() -> int | None:
 
 
 def process(update: Any, api: BotAPI, max_wait: float, wait: Callable[[float], Any]) -> bool:
-    """Handle one update exactly once; False if it was already handled or is not an update.
+    """Handle one update once; False if it was already handled or is not an update.
 
     A failing database leaves the offset where it was (the caller retries the
     update later); any other error while answering skips this one update, so a
