@@ -53,3 +53,32 @@ def test_create_and_revoke_an_api_token(admin_page, live_server):
     assert page.get_by_text("Токенов пока нет.").is_visible()
     api = page.request.get(f"{live_server.url}/api/v1/status", headers={"Authorization": f"Bearer {token}"})
     assert api.status == 401
+
+
+def test_connect_the_bot_and_send_a_test_message(app, admin_page, fake_telegram, screenshot):
+    from notifier.extensions import db
+    from notifier.models import Subscriber
+
+    app.config["TELEGRAM_API_URL"] = fake_telegram.url
+    with app.app_context():
+        db.session.add(Subscriber(number="102", number_key="102", name="Иванов Иван", telegram_chat_id=555001))
+        db.session.commit()
+    page = admin_page
+    page.goto("/settings/#telegram")
+    page.get_by_label("Токен бота").fill(fake_telegram.token)
+    page.get_by_role("button", name="Подключить бота").click()
+    page.get_by_text("Бот @notifier_test_bot подключён.").wait_for()
+    assert fake_telegram.token not in page.content()
+
+    fake_telegram.fail_next("403", method="sendMessage")
+    page.get_by_label("Сотрудник").select_option(label="Иванов Иван (102)")
+    page.locator("#telegram").get_by_role("button", name="Отправить тест").click()
+    page.get_by_text("Сообщение не отправлено").wait_for()
+    assert "последняя ошибка" in page.locator("#telegram-status").inner_text()
+
+    page.locator("#telegram").get_by_role("button", name="Отправить тест").click()
+    page.get_by_text("Тестовое сообщение отправлено: Иванов Иван.").wait_for()
+    assert fake_telegram.wait_for(1)[0]["chat_id"] == 555001
+    assert "работает" in page.locator("#telegram-status").inner_text()
+    page.locator("#webhook summary").click()
+    screenshot("settings-telegram")
