@@ -78,7 +78,8 @@ def test_save_smtp_settings_and_keep_the_password_when_left_empty(app, auth_clie
 
 @pytest.mark.parametrize("overrides, message", [
     ({"mail-port": "0"}, "Порт — число от 1 до 65535"),
-    ({"mail-port": "smtp"}, "Порт"),
+    ({"mail-port": "smtp"}, "Порт — число от 1 до 65535"),
+    ({"mail-server": "smtp." + "a" * 260}, "Не длиннее 253 символов"),
     ({"mail-port": ""}, "Укажите порт"),
     ({"mail-server": "smtp example.com"}, "Неверное имя сервера"),
     ({"mail-sender": "not an address"}, "Укажите адрес"),
@@ -244,14 +245,18 @@ def test_blocked_bot_error_is_shown(app, auth_client, fake_telegram):
     assert ">последняя ошибка<" in html
 
 
-def test_test_message_to_an_unlinked_subscriber_is_422(app, auth_client, fake_telegram):
+@pytest.mark.parametrize("choice", ["unlinked", "abc", "", "999999"])
+def test_test_message_needs_a_linked_subscriber(app, auth_client, fake_telegram, choice):
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
     with app.app_context():
         settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "b"})
         db.session.commit()
-    sid = link(app, chat_id=None)
-    resp = auth_client.post("/settings/telegram/test", data={"csrf_token": auth_client.csrf_token, "tgtest-subscriber": sid})
+    link(app)
+    unlinked = link(app, number="103", chat_id=None)
+    resp = auth_client.post("/settings/telegram/test", data={
+        "csrf_token": auth_client.csrf_token, "tgtest-subscriber": unlinked if choice == "unlinked" else choice})
     assert resp.status_code == 422 and fake_telegram.messages == []
+    assert "Выберите сотрудника, подключившего Telegram" in resp.get_data(as_text=True)
 
 
 def test_remove_the_bot(app, auth_client):

@@ -6,6 +6,7 @@ the screen and ``PUT /api/v1/schedule`` accept exactly the same schedules.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from itertools import zip_longest
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -62,7 +63,7 @@ def _form_to_json(form) -> tuple[dict, dict[str, str]]:
     week = {}
     for day in WEEKDAYS:
         intervals = []
-        for start, end in zip(form.getlist(f"{day}_start"), form.getlist(f"{day}_end")):
+        for start, end in _rows(form, day):
             start, end = start.strip(), end.strip()
             if not start and not end:
                 continue
@@ -80,6 +81,10 @@ def _form_to_json(form) -> tuple[dict, dict[str, str]]:
         },
     }
     return data, errors
+
+
+def _rows(form, day: str):
+    return zip_longest(form.getlist(f"{day}_start"), form.getlist(f"{day}_end"), fillvalue="")
 
 
 def _dates(form, name: str) -> list[str]:
@@ -103,7 +108,7 @@ def _values_from_form(form) -> dict:
         "timezone": form.get("timezone", ""),
         "country": form.get("country", ""),
         "week": {
-            day: [(a, b) for a, b in zip(form.getlist(f"{day}_start"), form.getlist(f"{day}_end")) if a or b]
+            day: [(a, b) for a, b in _rows(form, day) if a or b]
             for day in WEEKDAYS
         },
         "extra": [v for v in form.getlist("extra") if v.strip()],

@@ -41,6 +41,7 @@ SAMPLE_EVENT = {  # contract/examples/missed-internal.json
     "direction": "internal", "from": "101", "to": "102", "result": "no_answer", "ring_seconds": 30,
 }
 TOKEN_PREFIX = 8
+PORT_ERROR = "Порт — число от 1 до 65535"
 
 
 def mask(secret: str | None, head: int = 4, tail: int = 4) -> str:
@@ -63,15 +64,22 @@ def _hostname(form, field):
         raise ValidationError("Неверное имя сервера")
 
 
+class PortField(IntegerField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(PORT_ERROR) from None
+
+
 class MailForm(FlaskForm):
-    server = StringField("SMTP-сервер", validators=[Optional(), Length(max=253), _hostname])
-    port = IntegerField("Порт", default=587, validators=[
-        InputRequired("Укажите порт"), NumberRange(1, 65535, "Порт — число от 1 до 65535")])
+    server = StringField("SMTP-сервер", validators=[Optional(), Length(max=253, message="Не длиннее 253 символов"), _hostname])
+    port = PortField("Порт", default=587, validators=[InputRequired("Укажите порт"), NumberRange(1, 65535, PORT_ERROR)])
     security = SelectField("Шифрование", choices=SECURITY_CHOICES, default="starttls")
-    username = StringField("Пользователь", validators=[Optional(), Length(max=254)])
-    password = PasswordField("Пароль", validators=[Optional(), Length(max=254)])
+    username = StringField("Пользователь", validators=[Optional(), Length(max=254, message="Не длиннее 254 символов")])
+    password = PasswordField("Пароль", validators=[Optional(), Length(max=254, message="Не длиннее 254 символов")])
     clear_password = BooleanField("Удалить сохранённый пароль")
-    sender = StringField("Отправитель", validators=[Optional(), Length(max=254), _sender])
+    sender = StringField("Отправитель", validators=[Optional(), Length(max=254, message="Не длиннее 254 символов"), _sender])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -82,12 +90,12 @@ class MailForm(FlaskForm):
 
 
 class MailTestForm(FlaskForm):
-    to = StringField("Кому", validators=[InputRequired("Укажите адрес"), Length(max=254),
+    to = StringField("Кому", validators=[InputRequired("Укажите адрес"), Length(max=254, message="Не длиннее 254 символов"),
                                          Email("Неверный email", check_deliverability=False)])
 
 
 class TelegramForm(FlaskForm):
-    token = PasswordField("Токен бота", validators=[Optional(), Length(max=128)])
+    token = PasswordField("Токен бота", validators=[Optional(), Length(max=128, message="Не длиннее 128 символов")])
 
     def validate_token(self, field):
         if field.data and not BOT_TOKEN.fullmatch(field.data.strip()):
@@ -95,8 +103,12 @@ class TelegramForm(FlaskForm):
 
 
 class TelegramTestForm(FlaskForm):
-    subscriber = SelectField("Сотрудник", coerce=int, validate_choice=True,
-                             validators=[InputRequired("Выберите сотрудника")])
+    subscriber = SelectField("Сотрудник", coerce=lambda v: int(v) if str(v).isdigit() else None,
+                             validate_choice=False)
+
+    def validate_subscriber(self, field):
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Выберите сотрудника, подключившего Telegram")
 
 
 class TokenForm(FlaskForm):
