@@ -35,10 +35,11 @@ def test_weekend_hours_remove_weekends_from_upcoming_non_working_days(admin_page
     screenshot("schedule")
 
 
-def test_invalid_interval_is_shown_next_to_the_day(admin_page):
+def test_invalid_interval_is_shown_next_to_the_day(admin_page, screenshot):
     page = admin_page
     page.goto("/schedule/")
     page.get_by_label("Понедельник: начало").first.fill("19:00")
     page.get_by_role("button", name="Сохранить").click()
     page.get_by_text("Расписание не сохранено").wait_for()
     assert "должно быть раньше конца" in page.locator(".week-day", has_text="Понедельник").inner_text()
+    screenshot("schedule-error")
