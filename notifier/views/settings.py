@@ -135,27 +135,31 @@ def save_mail():
         return _page(mail_form=form), 422
     saved = dict(settings.get(settings.MAIL_KEY) or {})
     new = dict(saved)
-    if "server" not in env_fields:
-        new["server"] = (form.server.data or "").strip() or None
-    if "port" not in env_fields:
-        new["port"] = form.port.data
-    if "security" not in env_fields:
-        new["use_tls"], new["use_ssl"] = form.security.data == "starttls", form.security.data == "ssl"
-    if "username" not in env_fields:
-        new["username"] = (form.username.data or "").strip() or None
-    if "password" not in env_fields:
-        if form.password.data:
-            new["password"] = form.password.data
-        elif form.clear_password.data:
-            new["password"] = None
-    if "sender" not in env_fields:
-        new["sender"] = (form.sender.data or "").strip() or None
+    for name, values in _mail_values(form).items():
+        if name not in env_fields:
+            new.update(values)
+    if "password" not in env_fields and (form.password.data or form.clear_password.data):
+        new["password"] = form.password.data or None  # empty: keep the saved one
     if new != saved:
         settings.put(settings.MAIL_KEY, new)
         channel_checks.forget(channel_checks.MAIL)
     db.session.commit()
     flash("Настройки почты сохранены.", "success")
     return redirect(url_for("settings.index") + "#mail")
+
+
+def _mail_values(form: MailForm) -> dict[str, dict]:
+    """The "mail" setting's values, per form field (the password is handled apart)."""
+    def text(field):
+        return (field.data or "").strip() or None
+
+    return {
+        "server": {"server": text(form.server)},
+        "port": {"port": form.port.data},
+        "security": {"use_tls": form.security.data == "starttls", "use_ssl": form.security.data == "ssl"},
+        "username": {"username": text(form.username)},
+        "sender": {"sender": text(form.sender)},
+    }
 
 
 @bp.post("/mail/test")
