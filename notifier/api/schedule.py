@@ -1,2 +1,23 @@
-"""/api/v1 endpoints: schedule."""
-from . import bp  # noqa: F401
+"""/api/v1/schedule: the company's working hours (api.md "Working hours")."""
+from __future__ import annotations
+
+from .. import settings
+from ..core.workhours import Schedule, ScheduleError
+from ..extensions import db
+from . import ApiError, bp, json_body
+
+
+@bp.get("/schedule")
+def get_schedule():
+    return settings.schedule().to_json()
+
+
+@bp.put("/schedule")
+def put_schedule():
+    try:
+        schedule = Schedule.from_json(json_body())
+    except ScheduleError as exc:
+        raise ApiError(422, errors=exc.errors) from None
+    settings.put(settings.SCHEDULE_KEY, schedule.to_json())
+    db.session.commit()
+    return schedule.to_json()
