@@ -55,6 +55,19 @@ def record(channel: str, error: str | None = None) -> None:
     settings.put(_STATUS_KEYS[channel], {"ok": error is None, "at": utcnow().isoformat(), "error": error})
 
 
+def record_ok_now_and_then(channel: str, every_seconds: float) -> bool:
+    """Record a success unless one was recorded recently and no error since.
+
+    For the Telegram poller, which succeeds every 25 s: True if anything was written.
+    """
+    saved = settings.get(_STATUS_KEYS[channel]) or {}
+    if saved.get("ok") and saved.get("at"):
+        if (utcnow() - datetime.fromisoformat(saved["at"])).total_seconds() < every_seconds:
+            return False
+    record(channel)
+    return True
+
+
 def forget(channel: str) -> None:
     """New settings have not been tried yet: back to «настроено»."""
     settings.put(_STATUS_KEYS[channel], None)
@@ -72,10 +85,10 @@ def send_test_email(to: str) -> str | None:
     return error
 
 
-def bot() -> BotAPI:
-    """A client for the configured bot (ValueError if no token is set)."""
+def bot() -> BotAPI | None:
+    """A client for the configured bot, or None when no token is set."""
     cfg = settings.telegram()
-    return BotAPI(cfg.token or "", cfg.api_url)
+    return BotAPI(cfg.token, cfg.api_url) if cfg.configured else None
 
 
 def bot_username(token: str) -> str:
@@ -86,13 +99,14 @@ def bot_username(token: str) -> str:
 
 def send_test_telegram(chat_id: int) -> str | None:
     """Send the test message to a linked employee's chat; the error text or None. Recorded and committed."""
+    api = bot()
     try:
-        bot().send_message(chat_id, TEST_TELEGRAM_TEXT, parse_mode=None)
+        if api is None:
+            raise TelegramError("токен бота не задан")
+        api.send_message(chat_id, TEST_TELEGRAM_TEXT, parse_mode=None)
         error = None
     except TelegramError as exc:
         error = str(exc)
-    except ValueError as exc:
-        error = f"Бот не настроен: {exc}"
     record(TELEGRAM, error)
     db.session.commit()
     return error

@@ -12,16 +12,15 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import settings
+from . import channel_checks, settings
 from . import telegram_link as link
 from .core.criteria import CriteriaError, parse_criteria, summary
 from .extensions import db
-from .models import Subscriber, utcnow
+from .models import Subscriber
 from .telegram_api import BotAPI, TelegramError, TelegramPermanent, TelegramTransient, escape_html
 
 log = logging.getLogger(__name__)
@@ -43,37 +42,14 @@ HELP = ("Я присылаю уведомления о пропущенных з
 
 # -- the bot's client and health -------------------------------------------------
 
-def client() -> BotAPI | None:
-    """A client for the configured bot, or None when no token is set."""
-    tg = settings.telegram()
-    return BotAPI(tg.token, tg.api_url) if tg.configured else None
-
-
 def record_error(err: TelegramError) -> None:
-    """Show Telegram's own description in Settings (``last_error``); caller commits.
-
-    ``token``/``username`` in the same setting are kept as they are.
-    """
-    link.save_bot_state(last_error=str(err), last_error_at=utcnow().isoformat(timespec="seconds"))
+    """Show Telegram's own description in Settings; caller commits."""
+    channel_checks.record(channel_checks.TELEGRAM, str(err))
 
 
 def record_ok() -> bool:
-    """Note a successful call; clears ``last_error``. Returns True if anything changed
-    (rewritten only after an error or every OK_REFRESH_SECONDS, not on every poll)."""
-    status = settings.get(settings.TELEGRAM_KEY, {}) or {}
-    last_ok = status.get("last_ok_at")
-    fresh = last_ok and (utcnow().timestamp() - _timestamp(last_ok)) < OK_REFRESH_SECONDS
-    if fresh and not status.get("last_error"):
-        return False
-    link.save_bot_state(last_error=None, last_ok_at=utcnow().isoformat(timespec="seconds"))
-    return True
-
-
-def _timestamp(iso: str) -> float:
-    try:
-        return datetime.fromisoformat(iso).timestamp()
-    except (TypeError, ValueError):
-        return 0.0
+    """Note a successful call (written after an error, else every OK_REFRESH_SECONDS)."""
+    return channel_checks.record_ok_now_and_then(channel_checks.TELEGRAM, OK_REFRESH_SECONDS)
 
 
 # -- answers ---------------------------------------------------------------------

@@ -15,15 +15,15 @@ together with the update offset, see notifier.telegram_bot).
 from __future__ import annotations
 
 import secrets
-import smtplib
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
-from flask_mail import BadHeaderError, Connection, Message
+from flask_mail import BadHeaderError, Message
 from sqlalchemy import select
 
 from . import settings
-from .extensions import db, mail
+from .extensions import db
+from .mailer import send_message
 from .models import Setting, Subscriber, utcnow
 from .security import token_digest
 from .telegram_api import BotAPI
@@ -34,10 +34,6 @@ REASON_MAX = 200  # Subscriber.telegram_unlinked_reason
 
 class NotConfigured(Exception):
     """No bot token: there is no bot to link to."""
-
-
-class MailNotConfigured(Exception):
-    """No SMTP server in the settings."""
 
 
 def bot_username() -> str:
@@ -160,48 +156,24 @@ def unlink_chat(chat_id: int, reason: str) -> list[Subscriber]:
 
 # -- sending the link by email -------------------------------------------------
 
-class _TimedConnection(Connection):
-    """Flask-Mail's connection with a socket timeout (it has none by default)."""
-
-    def configure_host(self):
-        timeout = current_app.config["SMTP_TIMEOUT"]
-        cls = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = cls(self.mail.server, self.mail.port, timeout=timeout)
-        if self.mail.use_tls:
-            host.starttls()
-        if self.mail.username and self.mail.password:
-            host.login(self.mail.username, self.mail.password)
-        return host
-
-
 def send_link_email(subscriber: Subscriber, url: str, expires_at: datetime) -> None:
     """Email the link to the employee with the SMTP settings in effect now.
 
     Raises MailNotConfigured, ValueError (no usable address) or OSError /
     smtplib.SMTPException (the server refused or is unreachable).
     """
-    cfg = settings.mail()
-    if not cfg.configured:
-        raise MailNotConfigured()
     address = (subscriber.email or "").strip()
     if not address or "\n" in address or "\r" in address:
         raise ValueError("no email address")
-    state = mail.init_mail({
-        "MAIL_SERVER": cfg.server, "MAIL_PORT": cfg.port, "MAIL_USE_TLS": cfg.use_tls,
-        "MAIL_USE_SSL": cfg.use_ssl, "MAIL_USERNAME": cfg.username, "MAIL_PASSWORD": cfg.password,
-        "MAIL_DEFAULT_SENDER": cfg.sender or cfg.username, "MAIL_SUPPRESS_SEND": False,
-    })
     context = {"subscriber": subscriber, "url": url, "expires_at": expires_at}
     message = Message(
         subject="Подключение уведомлений АТС в Telegram",
         recipients=[address],
-        sender=cfg.sender or cfg.username,
         body=render_template("telegram/link_email.txt", **context),
         html=render_template("telegram/link_email.html", **context),
     )
     try:
-        with _TimedConnection(state) as connection:
-            connection.send(message)
+        send_message(message)
     except BadHeaderError:
         raise ValueError("bad email address") from None
 

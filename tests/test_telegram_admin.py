@@ -67,7 +67,7 @@ def test_api_telegram_link_errors(app, client, api_headers, sub_id, fake_telegra
     assert resp.status_code == 502 and "Unauthorized" in resp.get_json()["error"]
     assert "WRONG" not in resp.get_data(as_text=True)
     with app.app_context():
-        assert "Unauthorized" in settings.get("telegram")["last_error"]
+        assert "Unauthorized" in settings.get("telegram_status")["error"]
 
 
 def test_api_unlink(app, client, api_headers, sub_id):
@@ -207,5 +207,5 @@ def test_email_refused_by_the_server_says_so(app, auth_client, tg, sub_id, smtp_
                             headers={**HX, "X-CSRFToken": auth_client.csrf_token})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    assert "Письмо не отправлено: сервер ответил 550 No such user" in html
+    assert "Письмо не отправлено: ivanov@example.com: 550 No such user" in html
     link_in(html)  # the (new) link is still shown to copy by hand

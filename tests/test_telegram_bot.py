@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from notifier import settings
+from notifier import channel_checks, settings
 from notifier import telegram_bot as bot
 from notifier import telegram_link as link
 from notifier.extensions import db
@@ -204,7 +204,7 @@ def test_restarted_poller_handles_no_update_twice(app, tg):
         assert offset == handled["update_id"] + 1  # stored in the settings table
         assert settings.get(bot.OFFSET_KEY) == {"bot_id": "123456", "next": offset}
         # an update seen again (e.g. re-delivered) is recognised and skipped
-        assert bot.process(handled, bot.client(), 0, lambda s: None) is False
+        assert bot.process(handled, channel_checks.bot(), 0, lambda s: None) is False
     tg.push_update("/stop", CHAT)
     second = poller(app)  # as after a restart: nothing in memory
     assert second.step() == 0
@@ -252,16 +252,17 @@ def test_poller_honours_429_and_reports_a_bad_token(app, tg):
         tg.fail_next("401", method="getUpdates")
         assert p.step() == AUTH_BACKOFF
         with app.app_context():
-            status = settings.get("telegram")
-            assert status["last_error"] == "getUpdates: Unauthorized (HTTP 401)"
-            assert status["last_error_at"]
+            status = settings.get("telegram_status")
+            assert status["error"] == "getUpdates: Unauthorized (HTTP 401)" and not status["ok"]
+            assert status["at"]
         tg.fail_next("500", method="getUpdates")
         assert 0 < p.step() <= 60  # plain backoff for server errors
         assert p.step() == 0
         with app.app_context():
-            status = settings.get("telegram")
-            assert status["last_error"] is None and status["last_ok_at"]
-            assert status["token"] == "saved-in-ui" and status["username"] == "notifier_test_bot"
+            status = settings.get("telegram_status")
+            assert status["error"] is None and status["ok"] and status["at"]
+            saved = settings.get("telegram")
+            assert saved["token"] == "saved-in-ui" and saved["username"] == "notifier_test_bot"
     finally:
         p.release()
 
@@ -297,7 +298,7 @@ def test_answer_waits_out_429_then_sends(app, tg):
     waited = []
     tg.fail_next("429", method="sendMessage", retry_after=3)
     with app.app_context():
-        api = bot.client()
+        api = channel_checks.bot()
         reply = bot.Reply(CHAT, "проверка")
         assert bot.send(api, reply, max_wait=10, wait=waited.append)
     assert waited == [3.0]
@@ -305,7 +306,7 @@ def test_answer_waits_out_429_then_sends(app, tg):
     # a retry_after longer than the caller may wait is not waited for
     tg.fail_next("429", method="sendMessage", retry_after=30)
     with app.app_context():
-        assert not bot.send(bot.client(), reply, max_wait=5, wait=waited.append)
+        assert not bot.send(channel_checks.bot(), reply, max_wait=5, wait=waited.append)
     assert waited == [3.0]
 
 
@@ -313,7 +314,7 @@ def test_answer_waits_out_429_then_sends(app, tg):
 
 def enable_webhook(app, tg):
     with app.app_context():
-        bot.enable_webhook(bot.client(), "https://notify.example.com",
+        bot.enable_webhook(channel_checks.bot(), "https://notify.example.com",
                            "https://notify.example.com/api/v1/telegram/webhook")
         db.session.commit()
     return tg.webhook["secret_token"]
@@ -363,7 +364,7 @@ def test_webhook_endpoint_is_off_in_polling_mode(app, client, tg):
 def test_switching_back_to_polling_deletes_the_webhook(app, tg):
     enable_webhook(app, tg)
     with app.app_context():
-        bot.disable_webhook(bot.client())
+        bot.disable_webhook(channel_checks.bot())
         db.session.commit()
         assert bot.webhook_url() is None and bot.webhook_secret() is None
     assert tg.webhook is None

@@ -6,6 +6,7 @@ import time
 
 from flask import request
 
+from .. import channel_checks
 from .. import telegram_bot as bot
 from .. import telegram_link as link
 from ..extensions import db
@@ -62,7 +63,7 @@ def telegram_webhook():
     update = request.get_json(silent=True)
     if not isinstance(update, dict):
         raise ApiError(400, "тело запроса должно быть JSON-объектом")
-    api = bot.client()
+    api = channel_checks.bot()
     if api is not None:
         bot.process(update, api, WEBHOOK_REPLY_WAIT, time.sleep)
     return {"ok": True}

@@ -8,7 +8,6 @@ and /settings/ prefixes without clashing with those sections' blueprints.
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -17,6 +16,7 @@ from wtforms import URLField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import settings
+from .. import channel_checks, mailer
 from .. import telegram_bot as bot
 from .. import telegram_link as link
 from ..extensions import db
@@ -91,7 +91,7 @@ def email_link(subscriber_id: int):
     url, expires_at = made
     try:
         link.send_link_email(subscriber, url, expires_at)
-    except link.MailNotConfigured:
+    except mailer.MailNotConfigured:
         return _render(subscriber, 422, url=url, expires_at=expires_at, kind="error", to_settings=True,
                        message="Отправка email не настроена: укажите SMTP-сервер в разделе «Настройки». "
                                "Скопируйте ссылку и перешлите её сотруднику сами.")
@@ -100,21 +100,9 @@ def email_link(subscriber_id: int):
                        message="Неверный email абонента.")
     except (OSError, smtplib.SMTPException) as e:
         return _render(subscriber, 422, url=url, expires_at=expires_at, kind="error",
-                       message=f"Письмо не отправлено: {_smtp_text(e)}")
+                       message=f"Письмо не отправлено: {mailer.error_text(e)}")
     return _render(subscriber, url=url, expires_at=expires_at,
                    message=f"Ссылка отправлена на {subscriber.email}.")
-
-
-def _smtp_text(err: Exception) -> str:
-    """The SMTP server's own answer when there is one."""
-    if isinstance(err, smtplib.SMTPRecipientsRefused) and err.recipients:
-        code, text = next(iter(err.recipients.values()))
-    elif isinstance(err, smtplib.SMTPResponseException):
-        code, text = err.smtp_code, err.smtp_error
-    else:
-        return "нет связи с SMTP-сервером"
-    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return f"сервер ответил {code} {text}"
 
 
 @bp.post("/subscribers/<int:subscriber_id>/telegram-unlink")
@@ -147,7 +135,7 @@ def _hook_url(public_url: str) -> str:
 @bp.route("/settings/telegram-webhook", methods=["GET", "POST"])
 def webhook():
     form = WebhookForm()
-    api = bot.client()
+    api = channel_checks.bot()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         if api is None:
@@ -186,21 +174,14 @@ def _bot_name() -> str | None:
     return username
 
 
-def _health() -> dict:
-    """The bot's status from the "telegram" setting, timestamps as datetimes."""
-    health = dict(settings.get(settings.TELEGRAM_KEY, {}) or {})
-    for key in ("last_error_at", "last_ok_at"):
-        try:
-            health[key] = datetime.fromisoformat(health[key]) if health.get(key) else None
-        except (TypeError, ValueError):
-            health[key] = None
-    return health
+def _health() -> channel_checks.ChannelStatus:
+    return channel_checks.status(channel_checks.TELEGRAM, configured=True)
 
 
 @bp.post("/settings/telegram-webhook/off")
 def webhook_off():
     try:
-        bot.disable_webhook(bot.client())
+        bot.disable_webhook(channel_checks.bot())
     except TelegramError as e:
         flash(f"Telegram не выключил webhook: {e.description}", "error")
     else:
