@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as config_module
-from .extensions import csrf, db, mail, migrate
+from .extensions import csrf, db, init_db, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = f"unix://{Path(app.instance_path) / 'redis' / 'redis.sock'}"
 
-    db.init_app(app)
+    init_db(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     mail.init_app(app)
