@@ -15,7 +15,7 @@ from .extensions import db
 from .queueing import QUEUE_NAMES, AppJob, worker_connection
 
 # Everything a job needs is imported once, before the first fork.
-JOB_MODULES = ("notifier.jobs",)
+JOB_MODULES = ("notifier.jobs", "notifier.processing", "notifier.delivery")
 
 # RQ keeps a job "started" for its heartbeat TTL after its worker vanished
 # (monitoring interval + 60 s by default) and cleans registries every 10 min.
