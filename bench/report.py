@@ -1,6 +1,8 @@
 """The printed table: each figure, its same-run baseline, the target and a mark."""
 from __future__ import annotations
 
+from . import profile
+
 
 def _mark(target: dict | None) -> str:
     if not target:
@@ -127,4 +129,8 @@ def table(results: dict) -> str:
         for name, r in res["measurements"].items():
             if r.get("status") != "ok":
                 lines.append(f"  {name}: {r.get('reason')}")
+        for name, r in res["measurements"].items():
+            if r.get("profile") and "error" not in r["profile"]:
+                lines.append(f"\n  profile of {name} (py-spy; raw stacks: {r['profile_raw']}):")
+                lines += profile.text(r["profile"])
     return "\n".join(lines)

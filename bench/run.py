@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import measure, report
+from .profile import Profile, py_spy
 from .servers import Stack
 
 MEASUREMENTS = ("intake", "end_to_end", "worker_throughput", "recovery", "decision_cost", "rules_page")
@@ -47,7 +48,7 @@ def machine() -> dict:
 
 
 def run_one(kind: str, opts: measure.Options, only: list[str], workdir: Path, web_workers: int | None,
-            log=print) -> dict:
+            log=print, profile: bool = False) -> dict:
     started = time.monotonic()
     stack = Stack(kind, workdir / kind, web_workers)
     res: dict = {"measurements": {}}
@@ -60,11 +61,15 @@ def run_one(kind: str, opts: measure.Options, only: list[str], workdir: Path, we
                 continue
             log(f"[{kind}] {name} ...")
             t0 = time.monotonic()
+            spy = Profile(os.getpid(), stack.workdir / f"profile-{name}.txt") if profile else None
             try:
                 result = getattr(measure, name)(stack, opts)
             except Exception as exc:  # a measurement that breaks is reported, the others still run
                 result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}",
                           "traceback": traceback.format_exc()}
+            if spy:
+                result["profile"] = spy.stop()
+                result["profile_raw"] = str(spy.out)
             result["seconds"] = round(time.monotonic() - t0, 1)
             res["measurements"][name] = result
             log(f"[{kind}] {name}: {result['status']} ({result['seconds']} s)")
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=",".join(MEASUREMENTS), help="comma-separated: " + ", ".join(MEASUREMENTS))
     p.add_argument("--web-workers", type=int, default=None, help="gunicorn workers (default: WEB_CONCURRENCY or 2, as the launcher)")
     p.add_argument("--box-workers", type=int, default=0, help="worker processes for the box throughput figure")
+    p.add_argument("--profile", action="store_true",
+                   help="sample every process with py-spy during each measurement (pip install py-spy)")
     p.add_argument("--workdir", default=None, help="keep logs and data here (default: a temporary folder)")
     args = p.parse_args(argv)
 
@@ -111,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("wrk"):
         print("* wrk is not installed: intake is measured with the Python load generator, which saturates "
               "earlier (Debian: apt-get install -y wrk)", flush=True)
+    if args.profile and not py_spy():
+        p.error("--profile needs py-spy (pip install -r requirements-dev.txt)")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="notifier-bench-"))
     started = datetime.now(timezone.utc)
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                "machine": machine(), "runs": {}}
     for kind in kinds:
         results["runs"][kind] = run_one(kind, opts, only, workdir, args.web_workers,
-                                        log=lambda s: print(s, flush=True))
+                                        log=lambda s: print(s, flush=True), profile=args.profile)
     results["seconds"] = round(time.monotonic() - t0, 1)
     results["machine"]["load_average_after"] = list(os.getloadavg())
     Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

@@ -27,7 +27,11 @@ def test_quick_benchmark_writes_results(tmp_path):
         env["BENCH_DATABASE_URL"] = os.environ["DATABASE_URL"].rstrip("/") + "_bench"
         env["BENCH_REDIS_URL"] = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6"
         args += ["--db", "postgres"]
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    try:
+        proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    finally:
+        if "BENCH_DATABASE_URL" in env:
+            _drop_database(env["BENCH_DATABASE_URL"])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "measurement" in proc.stdout and "baseline (same run)" in proc.stdout
 
@@ -47,3 +51,13 @@ def test_quick_benchmark_writes_results(tmp_path):
     # the bare baseline is part of this app and always measurable
     bare = run["measurements"]["intake"]["bare"]
     assert bare["requests"] > 0 and bare["errors"] == 0
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
