@@ -7,6 +7,7 @@ The API is exempt from CSRF; the browser UI is not.
 from __future__ import annotations
 
 import hmac
+import os
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select
@@ -91,6 +92,9 @@ def status():
 
 def init_app(app: Flask) -> None:
     from . import routes  # noqa: F401  (endpoint modules register on bp)
+
+    if os.environ.get("BENCH_BARE_ENDPOINT") == "1":  # `make bench` only: its intake baseline
+        from . import bench  # noqa: F401
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

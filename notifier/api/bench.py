@@ -4,7 +4,7 @@ with an empty JSON body and does nothing else.
 Why: ``make bench`` compares the webhook intake with the cheapest request the
 same app, the same gunicorn and the same machine can answer, measured in the
 same run. Registered only when the environment has ``BENCH_BARE_ENDPOINT=1``
-(see notifier/api/routes.py), never in normal operation.
+(see ``init_app`` in notifier/api/__init__.py), never in normal operation.
 """
 from __future__ import annotations
 
