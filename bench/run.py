@@ -60,6 +60,7 @@ def run_one(kind: str, opts: measure.Options, only: list[str], workdir: Path, we
             if name not in only:
                 continue
             log(f"[{kind}] {name} ...")
+            stack.phase = name
             t0 = time.monotonic()
             spy = Profile(os.getpid(), stack.workdir / f"profile-{name}.txt") if profile else None
             try:

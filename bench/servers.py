@@ -94,6 +94,8 @@ class Stack:
         self.web: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self._app = None
+        self.phase = "setup"  # names the log files of the processes started now
+        self._started = 0
 
     # -- infrastructure ------------------------------------------------------
     def start(self) -> "Stack":
@@ -183,7 +185,7 @@ class Stack:
     # -- web -------------------------------------------------------------------
     def start_web(self) -> str:
         port = free_port()
-        log = open(self.logs / "web.log", "a")
+        log = open(self.logs / f"{self.phase}-web.log", "a")
         self.web = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}",
              "--workers", str(self.web_workers), "--graceful-timeout", "10"],
@@ -214,8 +216,8 @@ class Stack:
     def start_workers(self, count: int = 1) -> list[subprocess.Popen]:
         started = []
         for _ in range(count):
-            n = len(self.workers) + 1
-            log = open(self.logs / f"worker-{n}.log", "a")
+            self._started += 1
+            log = open(self.logs / f"{self.phase}-worker-{self._started}.log", "a")
             proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env(),
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             self.procs.append(proc)
