@@ -275,7 +275,7 @@ def end_to_end(stack: Stack, opts: Options, first_index: int = 100_000) -> dict:
                 "generator_late_sends": sent.late,
                 "all": summary_ms(lat["email"] + lat["telegram"]),
                 "email": summary_ms(lat["email"]), "telegram": summary_ms(lat["telegram"]),
-                "first_quarter_p50_ms": round(first_q * 1000, 2), "last_quarter_p50_ms": round(last_q * 1000, 2),
+                "drain_s": drain, "first_quarter_p50_ms": round(first_q * 1000, 2), "last_quarter_p50_ms": round(last_q * 1000, 2),
                 **loss, "sustained": sustained}
         steps.append(step)
         if sustained:

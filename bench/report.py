@@ -51,7 +51,7 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                 mark, target = "", ""
                 if s["rate"] == 50:
                     target, mark = "p99 <= 50 ms", _mark(r["targets"]["p99_at_50_per_s_ms"])
-                lost = f"; lost {s['lost']}" if s["lost"] else ""
+                lost = f"; {s['lost']} of {s['expected']} not in by {s['drain_s']:.0f} s" if s["lost"] else ""
                 out.append((f"2 e2e at {s['rate']}/s POST->sink", _ms(s["all"]) + lost,
                             "no-op job " + _ms(base.get(str(s["rate"]))), target, mark))
             out.append(("2 e2e highest sustained rate", f"{r['highest_sustained_rate'] or 'none'}/s"
