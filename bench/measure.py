@@ -10,6 +10,7 @@ import importlib
 import os
 import random
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -337,7 +338,9 @@ def worker_throughput(stack: Stack, opts: Options, first_index: int = 300_000) -
     if missing:
         return unavailable(missing, baseline=base)
     index, results = first_index, {}
-    for workers in sorted({1, box}):
+    runs = [(str(w), w, None) for w in sorted({1, box})]
+    runs.append(("1-nofork", 1, [sys.executable, "-m", "bench.nofork_worker"]))  # diagnostic
+    for key, workers, command in runs:
         n = opts.worker_events * workers
         _seed_employees(stack, index, n)
         items = _event_items(index, n, f"wt-{secrets.token_hex(3)}")
@@ -345,18 +348,22 @@ def worker_throughput(stack: Stack, opts: Options, first_index: int = 300_000) -
         index += n
         mark = stack.sink_log.mark()
         sent = load.run_open_loop(stack.url, "/api/v1/events", items, 1000, senders=8)
-        stack.start_workers(workers)
+        stack.start_workers(workers, command)
         stack.sink_log.wait_count(mark, 2 * n, 60 + n)
         stack.stop_workers()
         got = _deliveries(stack.sink_log.since(mark), indices)
         times = sorted(min(v) for v in got.values())
         rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
-        results[str(workers)] = {"events": n, "accepted": sent.statuses.get(202, 0),
-                                 "notifications_per_s": round(rate, 1),
-                                 "per_worker_process": round(rate / workers, 1), **_loss(got, indices)}
+        results[key] = {"events": n, "accepted": sent.statuses.get(202, 0), "workers": workers,
+                        "notifications_per_s": round(rate, 1),
+                        "per_worker_process": round(rate / workers, 1), **_loss(got, indices)}
+    diagnostic = results.pop("1-nofork")
+    diagnostic["what"] = ("not shipped: the same worker with RQ's SimpleWorker (no fork per job), "
+                          "to show what the fork per job costs")
     box_rate = results[str(box)]["notifications_per_s"]
     return {"status": "ok", "by_workers": results, "box_workers": box, "box_workers_source": box_source,
             "per_worker_process": results["1"]["notifications_per_s"], "baseline": base,
+            "diagnostic_no_fork": diagnostic,
             "targets": {"box_notifications_per_s": {"target": ">= 300", "value": box_rate,
                                                     "pass": box_rate >= 300}}}
 

@@ -70,6 +70,10 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                 out.append((f"3 worker notifications/s, {w} proc", f"{res['notifications_per_s']:.0f}/s "
                             f"({res['per_worker_process']:.0f}/s per process)",
                             f"no-op jobs {base.get(w)}/s", target, mark))
+            d = r.get("diagnostic_no_fork")
+            if d:
+                out.append(("3 diagnostic: 1 proc, no fork/job", f"{d['notifications_per_s']:.0f}/s "
+                            "(RQ SimpleWorker; not shipped)", "", "", ""))
         else:
             na("3 worker notifications/s", r, "; ".join(f"no-op jobs {v}/s with {k} proc" for k, v in base.items()) or "-")
 

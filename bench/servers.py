@@ -213,12 +213,13 @@ class Stack:
         self.web = None
 
     # -- workers -------------------------------------------------------------
-    def start_workers(self, count: int = 1) -> list[subprocess.Popen]:
+    def start_workers(self, count: int = 1, command: list[str] | None = None) -> list[subprocess.Popen]:
+        """``python worker.py`` as shipped (or ``command``), ``count`` times."""
         started = []
         for _ in range(count):
             self._started += 1
             log = open(self.logs / f"{self.phase}-worker-{self._started}.log", "a")
-            proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env(),
+            proc = subprocess.Popen(command or [sys.executable, "worker.py"], cwd=ROOT, env=self.env(),
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             self.procs.append(proc)
             self.workers.append(proc)
