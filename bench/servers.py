@@ -103,7 +103,7 @@ class Stack:
             self.database_url = "sqlite:///" + str(self.instance / "notifier.db")
             from notifier.embedded_redis import EmbeddedRedis
 
-            self.embedded = EmbeddedRedis(str(self.workdir / "redis"), persist=False).start()
+            self.embedded = EmbeddedRedis(str(self.workdir / "redis")).start()  # as the launcher: AOF on
             self.redis_url = self.embedded.url
         else:
             self.database_url = os.environ.get("BENCH_DATABASE_URL") or PG_DEFAULT
