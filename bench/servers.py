@@ -241,14 +241,20 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError(f"workers did not register in {timeout} s; see {self.logs}")
 
-    def kill_worker(self, proc: subprocess.Popen) -> None:
-        """SIGKILL the worker and its work horse (its process group), as a crash would."""
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    def kill_worker(self, proc: subprocess.Popen) -> list[int]:
+        """SIGKILL the worker and every process under it, as a crash of its machine would.
+
+        RQ's work horse calls setsid(), so it is not in the worker's process group:
+        the descendants are found through /proc. Returns the pids killed."""
+        pids = [proc.pid] + _descendants(proc.pid)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.wait()
         self.workers.remove(proc)
+        return pids
 
     def stop_workers(self) -> None:
         """Warm shutdown (SIGTERM). Once RQ has unregistered a worker, only its Telegram
@@ -306,6 +312,26 @@ class Stack:
                 db.engine.dispose()
         if self.embedded:
             self.embedded.stop()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Pids of all processes below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
 
 
 def _wait(proc: subprocess.Popen, timeout: float) -> None:
