@@ -534,6 +534,7 @@ def recovery(stack: Stack, opts: Options, first_index: int = 600_000) -> dict:
                                   args=(stack.url, "/api/v1/events", items, 200), kwargs={"senders": 8})
         sender.start()
         stack.sink_log.wait_count(mark, max(1, n // 2), 120)  # a quarter of 2n notifications
+        in_flight = _wait_in_flight(stack)  # so the kill abandons a job, not the gap between two
         t_point = time.time()
         abandoned = None
         if kind == "killed":
@@ -545,7 +546,8 @@ def recovery(stack: Stack, opts: Options, first_index: int = 600_000) -> dict:
         time.sleep(5 if not opts.quick else 1)  # anything sent twice arrives in this window too
         got = _deliveries(stack.sink_log.since(mark), indices)
         last = max((min(v) for v in got.values()), default=t_point)
-        run = {"events": n, "seconds_until_all_done": round(last - t_point, 2) if complete else None,
+        run = {"events": n, "job_in_flight_at_point": in_flight, "wait_s": 180,
+               "seconds_until_all_done": round(last - t_point, 2) if complete else None,
                "complete": complete, **_loss(got, indices)}
         if abandoned is not None:
             wanted = abandoned["notifications"]
@@ -568,6 +570,19 @@ def recovery(stack: Stack, opts: Options, first_index: int = 600_000) -> dict:
                         "duplicated": {"target": "0", "value": k["duplicated"], "pass": k["duplicated"] == 0}}}
 
 
+def _wait_in_flight(stack: Stack, timeout: float = 5.0) -> bool:
+    """Until RQ lists a started job (polled every 2 ms); False if none started in time."""
+    from rq.registry import StartedJobRegistry
+
+    registry = StartedJobRegistry("default", connection=stack.redis())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if registry.get_job_ids(cleanup=False):
+            return True
+        time.sleep(0.002)
+    return False
+
+
 def _abandoned(stack: Stack) -> dict:
     """The jobs the killed worker had started, and the notifications they stand for:
     ``delivery-<id>`` is one notification, ``event-<pk>`` both of that event's."""
@@ -576,7 +591,7 @@ def _abandoned(stack: Stack) -> dict:
     from notifier.extensions import db
     from notifier.models import Delivery, Event
 
-    job_ids = StartedJobRegistry("default", connection=stack.redis()).get_job_ids()
+    job_ids = StartedJobRegistry("default", connection=stack.redis()).get_job_ids(cleanup=False)
     wanted: set[tuple[str, int]] = set()
     with stack.app().app_context():
         for job_id in job_ids:
