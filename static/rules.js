@@ -77,25 +77,35 @@
     if (form || event.detail.elt.id === "rule-form") {
       form = document.getElementById("rule-form");
       syncForm(form);
-      var focus = form.querySelector("[autofocus]");
+      // After a failed save, the first invalid field of the open tab; else what the action asked for.
+      var invalid = form.querySelector(".flash-error") &&
+        form.querySelector(".tab-panel:not([data-inactive]) [aria-invalid=true]:not([disabled])");
+      var focus = invalid || form.querySelector("[autofocus]");
       if (focus) focus.focus();
     }
     syncSelection();
   });
 
-  // HX-Trigger from the server after a save or delete.
+  // HX-Trigger from the server after a save or delete: the list reloads itself
+  // (hx-trigger on #rules-list); the message is shown once the new list is in.
+  var pending = null;
   document.body ? listen() : document.addEventListener("DOMContentLoaded", listen);
   function listen() {
     document.body.addEventListener("rule-dialog-close", closeDialog);
     document.body.addEventListener("rules-changed", function (event) {
-      var status = document.getElementById("rules-status");
-      var message = event.detail && (event.detail.message || (event.detail.value && event.detail.value.message));
-      if (status && message) {
-        status.textContent = message;
-        status.classList.add("shown");
-      }
+      pending = event.detail && (event.detail.message || (event.detail.value && event.detail.value.message));
     });
   }
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target.id !== "rules-list") return;
+    syncSelection();
+    var status = document.getElementById("rules-status");
+    if (status && pending) {
+      status.textContent = pending;
+      status.classList.add("shown");
+    }
+    pending = null;
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     if (dialog()) openDialog();

@@ -284,7 +284,7 @@ def test_bulk_edit_keeps_each_employee(app, auth_client, people):
         ("101", "work_hours", "all"), ("102", "work_hours", "all")]
     # nothing checked
     resp = auth_client.get("/rules/bulk-edit", headers=HTMX)
-    assert resp.status_code == 204 and "Отметьте правила" in resp.headers["HX-Trigger"]
+    assert resp.status_code == 204 and "Отметьте правила" in json.loads(resp.headers["HX-Trigger"])["rules-changed"]["message"]
     assert auth_client.get("/rules/bulk-edit").status_code == 302
 
 

@@ -353,7 +353,7 @@ def _trigger(event: str, message: str, close: bool = False) -> str:
     data: dict[str, Any] = {event: {"message": message}}
     if close:
         data[CLOSE] = True
-    return json.dumps(data, ensure_ascii=False)
+    return json.dumps(data)  # ASCII: HTTP headers are latin-1
 
 
 def _show(dialog: Dialog, status: int = 200):
