@@ -326,3 +326,47 @@ def test_pages_need_login(client):
     for url in ("/", "/rules/new", "/rules/subscriber-search?q=1"):
         resp = client.get(url)
         assert resp.status_code in (302, 401), url
+
+
+# ----------------------------------------------------------------- form <-> API body (pure)
+
+from notifier.views.rules import body_of, default_values, values_of  # noqa: E402
+
+
+@pytest.mark.parametrize("fields, body", [
+    ({}, {"types": ["missed_calls"], "time": {"mode": "all"}, "callers": {"mode": "all"}}),
+    ({"time_mode": "period", "weekdays": ["sat"], "from": "", "to": ""},
+     {"types": ["missed_calls"], "callers": {"mode": "all"},
+      "time": {"mode": "period", "period": {"weekdays": ["sat"], "from": None, "to": None,
+                                            "start_date": None, "end_date": None}}}),
+    # a time input cannot say 24:00: an end of 00:00 is midnight
+    ({"time_mode": "period", "from": "22:00", "to": "00:00", "start_date": "2026-12-30"},
+     {"types": ["missed_calls"], "callers": {"mode": "all"},
+      "time": {"mode": "period", "period": {"weekdays": list(default_values()["weekdays"]), "from": "22:00",
+                                            "to": "24:00", "start_date": "2026-12-30", "end_date": None}}}),
+    # a number typed but not added counts
+    ({"callers_mode": "listed", "numbers": ["101"], "number": " 102 "},
+     {"types": ["missed_calls"], "time": {"mode": "all"}, "callers": {"mode": "listed", "numbers": ["101", " 102 "]}}),
+    ({"callers_mode": "vip", "numbers": ["101"]},
+     {"types": ["missed_calls"], "time": {"mode": "all"}, "callers": {"mode": "vip"}}),
+])
+def test_body_of_form_values(fields, body):
+    assert body_of({**default_values(), **fields}) == body
+
+
+@pytest.mark.parametrize("criteria, expected", [
+    ({"types": ["voicemail"]}, {"types": ["voicemail"]}),
+    ({"types": ["missed_calls"], "time": {"mode": "period", "period": {"weekdays": ["mon"]}}},
+     {"time_mode": "period", "weekdays": ["mon"], "from": "", "to": ""}),
+    ({"types": ["missed_calls"], "time": {"mode": "period", "period": {"from": "22:00", "to": "24:00"}}},
+     {"from": "22:00", "to": "00:00"}),
+    ({"types": ["missed_calls"], "time": {"mode": "period", "period": {"from": "22:00", "to": "06:00",
+                                                                     "end_date": "2027-01-08"}}},
+     {"from": "22:00", "to": "06:00", "start_date": "", "end_date": "2027-01-08"}),
+    ({"types": ["missed_calls"], "callers": {"mode": "listed", "numbers": ["+79023855270"]}},
+     {"callers_mode": "listed", "numbers": ["+7 902 385-52-70"]}),
+])
+def test_values_of_stored_criteria_round_trip(criteria, expected):
+    values = values_of(criteria)
+    assert {k: values[k] for k in expected} == expected
+    assert parse_criteria(body_of(values)) == parse_criteria(criteria)

@@ -55,8 +55,10 @@ def open_dialog(page):
 
 
 def add_employee(dialog, text):
-    dialog.get_by_label("Сотрудник: номер, имя, email или Telegram").fill(text)
+    search = dialog.get_by_label("Сотрудник: номер, имя, email или Telegram")
+    search.fill(text)
     dialog.get_by_role("button", name="Добавить", exact=True).click()
+    dialog.locator("#rule-q:focus").wait_for()  # the new form is in and settled
 
 
 def test_empty_state(admin_page, screenshot):
