@@ -24,7 +24,7 @@ from .people_fields import Invalid
 
 MAX_ROWS = 5000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PHONE_LIKE = re.compile(r"\+?[\d\s()\-.]+")
+_PHONE_LIKE = re.compile(r"\+?[\d\s()\-.]+(,\s*\+?[\d\s()\-.]+)*")  # one number or a list
 _NUMBER_SPLIT = re.compile(r"[,;\n]+")
 
 
