@@ -30,7 +30,7 @@ def test_add_employee_search_and_telegram_link(app, tg, admin_page, screenshot):
     page.get_by_label("Номер").fill("+7 902 385-52-70")
     page.get_by_role("button", name="Добавить").click()
     page.get_by_text("добавлен.").wait_for()
-    rows = page.locator("#subscriber-results tbody tr")
+    rows = page.locator("#subscriber-results tbody tr:not(.tg-row)")
     assert rows.count() == 2
     assert 'Петрова <Анна> "Старшая"' in page.locator("#subscriber-results").inner_text()
     screenshot("subscribers-list")
@@ -40,11 +40,23 @@ def test_add_employee_search_and_telegram_link(app, tg, admin_page, screenshot):
     rows.filter(has_text="Иванов").wait_for(state="detached")
     assert rows.count() == 1 and "Петрова" in rows.first.inner_text()
 
-    rows.first.get_by_role("link", name="Изменить").click()
-    page.get_by_role("button", name="Ссылка для подключения").click()
+    # the personal bot link, right in the list
+    rows.first.get_by_role("button", name="Ссылка для подключения").click()
     field = page.get_by_label("Ссылка для подключения")
     field.wait_for()
     assert field.input_value().startswith("https://t.me/notifier_test_bot?start=")
+    screenshot("subscribers-list-telegram")
+
+    # the employee's page shows the same block; linked employees can be unlinked there
+    with app.app_context():
+        sub = db.session.query(Subscriber).filter_by(number_key="+79023855270").one()
+        sub.telegram_chat_id = 4242
+        db.session.commit()
+    rows.first.get_by_role("link", name="Изменить").click()
+    page.get_by_text("Telegram подключён").wait_for()
+    page.get_by_role("button", name="Отвязать").click()
+    page.get_by_text("Telegram отвязан.").wait_for()
+    assert page.get_by_text("Telegram не подключён").is_visible()
     screenshot("subscribers-edit-telegram")
 
 
@@ -82,6 +94,6 @@ def test_csv_import_preview_and_confirm(app, admin_page, tmp_path, screenshot):
     screenshot("subscribers-import-preview")
     page.get_by_role("button", name="Импортировать").click()
     page.get_by_text("Импорт завершён: создано 1, обновлено 1").wait_for()
-    assert page.locator("#subscriber-results tbody tr").count() == 2
+    assert page.locator("#subscriber-results tbody tr:not(.tg-row)").count() == 2
     with app.app_context():
         assert {s.name for s in db.session.query(Subscriber)} == {"Иванов Иван", "Петрова Анна"}
