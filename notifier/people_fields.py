@@ -17,6 +17,9 @@ NAME_MAX = 200
 EMAIL_MAX = 254
 NUMBER_MAX = 64
 TELEGRAM = re.compile(r"[A-Za-z0-9_]{4,32}")
+# Control characters other than tab and newlines: PostgreSQL refuses NUL in
+# text, and none of them belongs in a name or a search box.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class FieldError(ValueError):
@@ -38,6 +41,8 @@ def text(value, *, required: bool, max_len: int, missing: str = "Заполни�
         value = ""
     if not isinstance(value, str):
         raise FieldError("Должно быть строкой")
+    if _CONTROL.search(value):
+        raise FieldError("Недопустимый управляющий символ")
     if not value.strip():
         if required:
             raise FieldError(missing)
@@ -45,6 +50,12 @@ def text(value, *, required: bool, max_len: int, missing: str = "Заполни�
     if len(value) > max_len:
         raise FieldError(f"Не длиннее {max_len} символов")
     return value
+
+
+def query(value: str | None, max_len: int = 100) -> str:
+    """A search box query without control characters (a NUL would make
+    PostgreSQL fail the whole query)."""
+    return _CONTROL.sub("", value or "").strip()[:max_len]
 
 
 def number(value) -> tuple[str, str]:

@@ -85,3 +85,9 @@ def test_bad_body_and_unknown_id(client, api_headers):
     assert client.get(f"{URL}/999999", headers=api_headers).status_code == 404
     assert client.patch(f"{URL}/999999", json={}, headers=api_headers).status_code == 404
     assert client.get(URL).status_code == 401
+
+
+def test_control_characters_are_422_not_500(client, api_headers):
+    resp = create(client, api_headers, name="Ромашка\x00", numbers=["101"])
+    assert resp.status_code == 422 and "name" in resp.get_json()["errors"]
+    assert client.get(URL, query_string={"q": "\x00"}, headers=api_headers).status_code == 200

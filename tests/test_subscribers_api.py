@@ -112,3 +112,9 @@ def test_telegram_linked_flag(app, client, api_headers):
         db.session.get(Subscriber, sid).telegram_chat_id = 42
         db.session.commit()
     assert client.get(f"{URL}/{sid}", headers=api_headers).get_json()["telegram_linked"] is True
+
+
+def test_control_characters_are_422_not_500(client, api_headers):
+    resp = create(client, api_headers, number="101", name="Иван\x00ов")
+    assert resp.status_code == 422 and "name" in resp.get_json()["errors"]
+    assert client.get(URL, query_string={"q": "10\x001"}, headers=api_headers).status_code == 200

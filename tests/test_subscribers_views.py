@@ -150,3 +150,10 @@ def test_linked_state_in_list(app, auth_client):
 def test_pages_need_login(client):
     assert client.get("/subscribers/").status_code in (302, 401)
     assert client.get("/subscribers/new").status_code in (302, 401)
+
+
+def test_control_characters_in_search_and_form(auth_client):
+    assert auth_client.get("/subscribers/?q=%00").status_code == 200
+    assert auth_client.get("/contacts/?q=%00").status_code == 200
+    resp = post(auth_client, "/subscribers/new", number="101", name="a\x00b")
+    assert resp.status_code == 422 and "Недопустимый управляющий символ" in resp.get_data(as_text=True)

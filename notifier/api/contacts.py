@@ -11,7 +11,7 @@ from .. import contact_search
 from .. import contacts_service as service
 from ..extensions import db
 from ..models import Contact
-from ..people_fields import Invalid
+from ..people_fields import Invalid, query
 from . import ApiError, bp, json_body
 
 
@@ -28,7 +28,7 @@ def _invalid(e: Invalid) -> ApiError:
 
 @bp.get("/contacts")
 def contacts_list():
-    found = db.session.scalars(contact_search.search(request.args.get("q")))
+    found = db.session.scalars(contact_search.search(query(request.args.get("q"))))
     return {"items": [service.to_json(c) for c in found]}
 
 

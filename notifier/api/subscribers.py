@@ -12,7 +12,7 @@ from .. import subscriber_search
 from .. import subscribers_service as service
 from ..extensions import db
 from ..models import Subscriber
-from ..people_fields import Invalid
+from ..people_fields import Invalid, query
 from . import ApiError, bp, json_body
 
 
@@ -29,7 +29,7 @@ def _invalid(e: Invalid) -> ApiError:
 
 @bp.get("/subscribers")
 def subscribers_list():
-    found = db.session.scalars(subscriber_search.search(request.args.get("q")))
+    found = db.session.scalars(subscriber_search.search(query(request.args.get("q"))))
     return {"items": [service.to_json(s) for s in found]}
 
 

@@ -7,13 +7,11 @@ from datetime import date
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from .. import csv_io
-from ..people_fields import Invalid
-
-MAX_QUERY = 100
+from ..people_fields import Invalid, query
 
 
 def query_arg() -> str:
-    return request.args.get("q", "").strip()[:MAX_QUERY]
+    return query(request.args.get("q"))
 
 
 def wants_results(target: str) -> bool:
