@@ -83,9 +83,16 @@ def test_csv_import_preview_and_confirm(app, admin_page, tmp_path, screenshot):
         db.session.commit()
     path = tmp_path / "employees.csv"
     path.write_bytes("Номер;Имя;Email\r\n101;Иванов Иван;ivanov@example.com\r\n102;Петрова Анна;\r\n".encode("cp1251"))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("Номер;Имя;Email\r\n103;Сидоров;sidorov@\r\n385-52-70;Без кода;\r\n".encode())
     page = admin_page
     page.goto("/subscribers/")
     page.get_by_role("link", name="Импорт CSV").click()
+    page.get_by_label("CSV-файл").set_input_files(str(bad))
+    page.get_by_role("button", name="Проверить файл").click()
+    page.get_by_text("Файл не импортирован").wait_for()
+    assert page.locator(".import-errors tbody tr").count() == 2
+    screenshot("subscribers-import-errors")
     page.get_by_label("CSV-файл").set_input_files(str(path))
     page.get_by_role("button", name="Проверить файл").click()
     page.get_by_text("Создать: 1").wait_for()
