@@ -370,3 +370,15 @@ def test_values_of_stored_criteria_round_trip(criteria, expected):
     values = values_of(criteria)
     assert {k: values[k] for k in expected} == expected
     assert parse_criteria(body_of(values)) == parse_criteria(criteria)
+
+
+def test_control_characters_in_searches_are_harmless(app, auth_client, people):
+    with app.app_context():
+        add_rule(people["ivanov"])
+    assert "Иванов Иван" in auth_client.get("/?q=ив%00ан").get_data(as_text=True)
+    assert "Иванов Иван" in auth_client.get("/rules/subscriber-search?q=%00иван").get_data(as_text=True)
+    resp = post_dialog(auth_client, action="add_subscriber", q="\x00Петрова")
+    assert resp.status_code == 200 and f'value="{people["petrova"]}"' in resp.get_data(as_text=True)
+    resp = post_dialog(auth_client, action="save", subscribers=[people["ivanov"]], time_mode="period",
+                       **{"from": "\x00"}, callers_mode="listed", numbers=["\x00"])
+    assert resp.status_code == 422

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from .. import rules_service as service
 from .. import settings
+from ..people_fields import query as clean_query
 from ..core import phones
 from ..core.criteria import WEEKDAYS, CriteriaError, criteria_to_json, parse_criteria
 from ..extensions import db
@@ -62,7 +63,7 @@ def index():
 
 
 def _listing() -> dict:
-    q = request.args.get("q", "").strip()[:100]
+    q = clean_query(request.args.get("q"))
     subscriber = db.session.get(Subscriber, _int(request.args.get("subscriber"), 0) or 0)
     page = service.list_page(q, _int(request.args.get("page"), 1) or 1, PER_PAGE,
                              subscriber.id if subscriber else None)
@@ -130,7 +131,7 @@ def values_from_form(form) -> dict:
         "callers_mode": form.get("callers_mode", "all"),
         "numbers": [n for n in form.getlist("numbers") if n.strip()],
         "number": form.get("number", ""),
-        "q": form.get("q", "").strip()[:100],
+        "q": clean_query(form.get("q")),
     }
 
 
@@ -238,7 +239,7 @@ def _nothing_checked():
 @bp.get("/rules/subscriber-search")
 def subscriber_search():
     """Active search in the «Адреса» tab: matching employees to add."""
-    q = request.args.get("q", "").strip()[:100]
+    q = clean_query(request.args.get("q"))
     chosen = set(_ids(request.args.getlist("subscribers")))
     results = db.session.scalars(search(q).limit(MAX_RESULTS)).all() if q else None
     return render_template("rules/_results.html", results=results, chosen=chosen, search_q=q)

@@ -111,7 +111,12 @@ def test_create_a_rule_for_two_employees(app, admin_page, people, screenshot):
 def test_criteria_blocks_disabled_when_missed_calls_unchecked(admin_page, people):
     page = admin_page
     dialog = open_dialog(page)
-    dialog.get_by_role("tab", name="Критерии").click()
+    # keyboard: arrows move between the tabs
+    dialog.get_by_role("tab", name="Адреса").focus()
+    page.keyboard.press("ArrowRight")
+    assert dialog.get_by_role("tab", name="Критерии").get_attribute("aria-selected") == "true"
+    assert dialog.get_by_role("tabpanel", name="Критерии").is_visible()
+    assert not dialog.get_by_role("tabpanel", name="Адреса").is_visible()
     time_block = dialog.get_by_role("group", name="По времени")
     caller_block = dialog.get_by_role("group", name="По номеру вызывающего абонента")
     assert dialog.get_by_label("В нерабочее время").is_enabled()
@@ -126,6 +131,10 @@ def test_criteria_blocks_disabled_when_missed_calls_unchecked(admin_page, people
     assert not dialog.get_by_text("Дни недели").is_visible()
     dialog.get_by_label("В заданный период").check()
     assert dialog.get_by_text("Дни недели").is_visible()
+    # Escape closes the modal and focus returns to the button that opened it
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    assert page.get_by_role("button", name="Добавить правило").evaluate("el => el === document.activeElement")
 
 
 def test_add_and_remove_listed_numbers(app, admin_page, people):
