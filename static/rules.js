@@ -124,8 +124,7 @@
       return;
     }
     var tab = el.closest("#rule-form [role=tab]");
-    if (tab) { selectTab(tab, false); return; }
-    if (el.id === "rule-dialog") closeDialog(); // a click on the backdrop
+    if (tab) selectTab(tab, false);
   });
 
   document.addEventListener("change", function (event) {

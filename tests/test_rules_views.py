@@ -382,3 +382,14 @@ def test_control_characters_in_searches_are_harmless(app, auth_client, people):
     resp = post_dialog(auth_client, action="save", subscribers=[people["ivanov"]], time_mode="period",
                        **{"from": "\x00"}, callers_mode="listed", numbers=["\x00"])
     assert resp.status_code == 422
+
+
+def test_bulk_edit_opens_from_a_plain_post(app, auth_client, people):
+    with app.app_context():
+        ids = [add_rule(people["ivanov"]), add_rule(people["petrova"])]
+    resp = auth_client.post("/rules/bulk-edit", data={"csrf_token": auth_client.csrf_token, "ids": ids,
+                                                      "action": "open"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<html" in html and "Изменить правила (2)" in html
+    assert "Правило не сохранено" not in html
+    assert re.findall(r'name="ids" value="(\d+)">', html)[:2] == [str(i) for i in ids]

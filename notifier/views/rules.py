@@ -206,7 +206,7 @@ def bulk_edit():
     if not rules:
         return _nothing_checked()
     action = url_for("rules.bulk_edit")
-    if request.method == "GET":
+    if request.method == "GET" or request.form.get("action") == "open":  # POST "open": from the list without JS
         criteria = {repr(sorted(r.criteria.items())) for r in rules}
         values = _safe_values(rules[0]) if len(criteria) == 1 else default_values()
         note = None if len(criteria) == 1 else "У отмеченных правил разные критерии: заданные здесь заменят их все."
