@@ -131,6 +131,9 @@ def test_dialog_fragment_and_bot_hint(app, auth_client, people):
                   "Уведомления будут отправлять на e-mail и в telegram выбранных сотрудников."):
         assert label in html, label
     assert "Telegram-бот не подключён" in html and "/settings/#telegram" in html
+    app.config["TELEGRAM_BOT_TOKEN"] = "123:abc"  # a token from the environment, the name not known yet
+    html = auth_client.get("/rules/new", headers=HTMX).get_data(as_text=True)
+    assert "Telegram-бот не подключён" not in html and "чат-бота компании" in html
     app.config["TELEGRAM_BOT_USERNAME"] = "tele2_pbx_bot_test"
     html = auth_client.get("/rules/new", headers=HTMX).get_data(as_text=True)
     assert "Для получения уведомлений в telegram необходимо подключить чат-бота" in html
