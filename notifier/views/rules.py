@@ -184,7 +184,7 @@ def create():
     values = values_from_form(request.form)
     dialog = Dialog("create", url_for("rules.create"), values,
                     subscribers=_subscribers(_ids(request.form.getlist("subscribers"))),
-                    tab=request.form.get("tab", "addresses"))
+                    tab=_tab("addresses"))
     return _handle(dialog)
 
 
@@ -195,7 +195,7 @@ def edit(rule_id: int):
     if request.method == "GET":
         return _show(Dialog("edit", action, _safe_values(rule), [rule.subscriber], [rule], tab="criteria"))
     dialog = Dialog("edit", action, values_from_form(request.form), [rule.subscriber], [rule],
-                    tab=request.form.get("tab", "criteria"))
+                    tab=_tab("criteria"))
     return _handle(dialog)
 
 
@@ -207,14 +207,19 @@ def bulk_edit():
         return _nothing_checked()
     action = url_for("rules.bulk_edit")
     if request.method == "GET" or request.form.get("action") == "open":  # POST "open": from the list without JS
-        criteria = {repr(sorted(r.criteria.items())) for r in rules}
+        criteria = {json.dumps(r.criteria, sort_keys=True) for r in rules}
         values = _safe_values(rules[0]) if len(criteria) == 1 else default_values()
         note = None if len(criteria) == 1 else "У отмеченных правил разные критерии: заданные здесь заменят их все."
         return _show(Dialog("bulk", action, values, _distinct(r.subscriber for r in rules), rules,
                             tab="criteria", note=note))
     dialog = Dialog("bulk", action, values_from_form(request.form), _distinct(r.subscriber for r in rules),
-                    rules, tab=request.form.get("tab", "criteria"))
+                    rules, tab=_tab("criteria"))
     return _handle(dialog)
+
+
+def _tab(default: str) -> str:
+    tab = request.form.get("tab")
+    return tab if tab in ("addresses", "criteria") else default
 
 
 def _distinct(subscribers) -> list[Subscriber]:

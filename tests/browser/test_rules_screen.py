@@ -184,7 +184,7 @@ def test_validation_error_shown_in_the_dialog(app, admin_page, people, screensho
     assert page.get_by_role("dialog").is_visible() and saved(app) == []
 
 
-def test_edit_a_rule(app, admin_page, people):
+def test_edit_a_rule(app, admin_page, people, screenshot):
     add_rules(app, people["ivanov"])
     page = admin_page
     page.reload()
@@ -196,6 +196,7 @@ def test_edit_a_rule(app, admin_page, people):
     dialog.get_by_label("Пн").uncheck()  # visually a chip; the checkbox is still the control
     dialog.get_by_label("С", exact=True).fill("22:00")
     dialog.get_by_label("до", exact=True).fill("06:00")
+    screenshot("rules-dialog-period")
     dialog.get_by_role("button", name="Сохранить").click()
     dialog.wait_for(state="detached")
     expect(page.get_by_role("status")).to_have_text("Правило изменено.")
