@@ -96,7 +96,7 @@ def _verifier() -> Webhook:
     else:
         try:
             st = os.stat(InstanceSecrets(app.instance_path).path)
-            key = ("file", st.st_ino, st.st_size, st.st_mtime_ns)
+            key = ("file", st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         except FileNotFoundError:
             key = None  # not generated yet: webhook_secret() creates it
     cached = app.extensions.get("webhook_verifier")

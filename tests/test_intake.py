@@ -108,6 +108,29 @@ def test_concurrent_duplicates_make_one_event(app, live_server):
     assert len(queued_job_ids(app)) == 1
 
 
+def test_parallel_distinct_events_are_all_accepted(app, live_server):
+    """Four senders at once, 25 events each: every one stored and queued, no 5xx."""
+    statuses: list[int] = []
+
+    def sender(n: int):
+        with requests.Session() as http:
+            for i in range(25):
+                body = body_of(dict(example("missed-external-direct"), id=f"par-{n}-{i}"))
+                resp = http.post(live_server.url + URL, data=body, headers=signed_headers(body, WEBHOOK_SECRET),
+                                 timeout=30)
+                statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [202] * 100
+    with app.app_context():
+        assert count_events() == 100
+    assert len(queued_job_ids(app)) == 100
+
+
 # --------------------------------------------------------------------------- signature (401)
 
 def test_several_v1_signatures_one_matching_is_enough(client):
