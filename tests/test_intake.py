@@ -282,6 +282,15 @@ def test_hidden_caller_is_accepted(app, client):
         assert event.caller == "anonymous" and event.caller_key is None
 
 
+def test_hidden_caller_with_control_characters_is_stored_safely(app, client):
+    """PostgreSQL text cannot hold NUL: the display copy is dropped, the payload keeps it."""
+    assert post_event(client, dict(example("voicemail"), **{"from": "anonymous\u0000"})).status_code == 202
+    with app.app_context():
+        event = db.session.scalar(select(Event))
+        assert event.caller == "" and event.caller_key is None
+        assert event.payload["from"] == "anonymous\u0000"
+
+
 def test_webhook_needs_no_bearer_token_and_only_post(client):
     assert client.get(URL).status_code in (401, 405)  # GET is the log API's (bearer token)
     assert post_event(client, example("voicemail")).status_code == 202
@@ -316,9 +325,9 @@ def test_redis_down_at_intake_then_sweep_queues_and_worker_processes(app, client
     own_redis.start()
     app.extensions.pop("redis", None)
     with app.app_context():
-        assert outbox.sweep(now=utcnow()) == {"events": 0}  # younger than the grace period
-        assert outbox.sweep(now=utcnow() + timedelta(seconds=10)) == {"events": 1}
-        assert outbox.sweep(now=utcnow() + timedelta(seconds=10)) == {"events": 0}  # queued now
+        assert outbox.sweep(now=utcnow())["events"] == 0  # younger than the grace period
+        assert outbox.sweep(now=utcnow() + timedelta(seconds=10))["events"] == 1
+        assert outbox.sweep(now=utcnow() + timedelta(seconds=10))["events"] == 0  # queued now
     assert queued_job_ids(app) == [f"event-{pk}"]
     run_worker()
     with app.app_context():
