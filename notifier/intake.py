@@ -35,7 +35,7 @@ from flask import Request, current_app
 from redis.exceptions import RedisError
 from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from . import settings
 from .config import InstanceSecrets
@@ -70,13 +70,13 @@ def process_job_id(event_pk: int) -> str:
     return f"event-{event_pk}"
 
 
-def enqueue_processing(event_pk: int) -> None:
-    """Hand one stored event to the worker; raises RedisError when Redis is down.
-
-    RQ alone makes two round trips per enqueue; one pipeline makes it one."""
+def enqueue_processing(event_pks: list[int]) -> None:
+    """Hand stored events to the worker, one job each, in one Redis round trip
+    (RQ alone makes two per job). Raises RedisError when Redis is down."""
     queue = get_queue()
     with queue.connection.pipeline() as pipe:
-        queue.enqueue_call(PROCESS_JOB, args=(event_pk,), job_id=process_job_id(event_pk), pipeline=pipe)
+        for pk in event_pks:
+            queue.enqueue_call(PROCESS_JOB, args=(pk,), job_id=process_job_id(pk), pipeline=pipe)
         pipe.execute()
 
 
@@ -121,7 +121,7 @@ def _signature_error(text: str, headers) -> str | None:
     try:
         verifier.verify(text, wanted, json_parse=False)
     except Exception as err:  # WebhookVerificationError, or the library tripping on garbage
-        reason = str(err) if type(err).__name__ == "WebhookVerificationError" else "malformed signature"
+        reason = str(err) if isinstance(err, WebhookVerificationError) else "malformed signature"
         return f"подпись или время запроса неверны ({reason})"
     return None
 
@@ -220,7 +220,7 @@ def receive(request: Request) -> Answer:
         return _error(503, "база данных недоступна, повторите позже")
 
     try:
-        enqueue_processing(pk)
+        enqueue_processing([pk])
     except RedisError as err:
         log.warning("Redis unavailable, event %s left for the outbox sweep: %s", pk, err)
         _unmark_queued(pk)

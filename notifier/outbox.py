@@ -39,6 +39,7 @@ SWEEP_INTERVAL = 15
 NEW_GRACE = timedelta(seconds=5)
 STALE_AFTER = timedelta(seconds=60)
 BATCH = 500
+MAX_PER_PASS = 20 * BATCH  # after a long outage: the rest next pass, so one pass stays well under LOCK_TTL
 LOCK_KEY = "outbox:sweep-lock"
 LOCK_TTL = 120
 
@@ -72,23 +73,22 @@ def requeue_events(now: datetime | None = None) -> int:
 
     ``now`` decides which events are old enough (tests pass a later time)."""
     now = now or utcnow()
-    queued, after_id = 0, 0
+    queued = looked = after_id = 0
     while True:
         due = _due(now, after_id)
         if not due:
             break
         after_id = due[-1]
         jobs = Job.fetch_many([process_job_id(pk) for pk in due], connection=get_redis())
-        sent = []
-        for pk, job in zip(due, jobs):
-            if not _job_alive(job):
-                enqueue_processing(pk)
-                sent.append(pk)
+        sent = [pk for pk, job in zip(due, jobs) if not _job_alive(job)]
+        if sent:
+            enqueue_processing(sent)
         # Alive or re-queued: either way look again only after STALE_AFTER.
         db.session.execute(update(Event).where(Event.id.in_(due)).values(queued_at=utcnow()))
         db.session.commit()
         queued += len(sent)
-        if len(due) < BATCH:
+        looked += len(due)
+        if len(due) < BATCH or looked >= MAX_PER_PASS:
             break
     if queued:
         log.info("outbox: queued %d event(s)", queued)
