@@ -17,8 +17,14 @@ from .conftest import WEBHOOK_SECRET
 from .test_intake import URL, example
 from .webhook_signing import signed_headers
 
-FUZZ = settings(max_examples=1000, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def fuzz(examples: int):
+    """Deterministic (CI-stable) runs; about 2,000 requests in all, some 15 s."""
+    return settings(max_examples=examples, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
 ALLOWED = {200, 202, 400, 401, 413, 415, 422}
 
 json_values = st.recursive(
@@ -52,7 +58,7 @@ def _post(client, body: bytes, headers: dict):
     return resp
 
 
-@FUZZ
+@fuzz(800)
 @given(base=st.sampled_from(BASES), changes=st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=4),
        drop=st.sets(st.sampled_from(FIELDS), max_size=3), unique=st.integers(0, 10**12))
 def test_signed_mutated_events(app, client, base, changes, drop, unique):
@@ -72,7 +78,7 @@ def test_signed_mutated_events(app, client, base, changes, drop, unique):
             assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk))
 
 
-@FUZZ
+@fuzz(800)
 @given(body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
                       st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
 def test_signed_random_bodies(client, body):
@@ -83,7 +89,7 @@ def test_signed_random_bodies(client, body):
     _post(client, body, headers)
 
 
-@FUZZ
+@fuzz(500)
 @given(msg_id=st.one_of(st.none(), latin1), timestamp=st.one_of(st.none(), latin1, st.integers().map(str)),
        signature=st.one_of(st.none(), latin1, st.lists(st.from_regex(r"\Av\d?,[A-Za-z0-9+/=]{0,50}\Z"), max_size=3)
                            .map(" ".join)),
