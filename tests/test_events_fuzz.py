@@ -18,7 +18,6 @@ from .test_intake import URL, example
 from .webhook_signing import signed_headers
 
 
-
 def fuzz(examples: int):
     """Deterministic (CI-stable) runs; about 2,000 requests in all, some 15 s."""
     return settings(max_examples=examples, deadline=None, derandomize=True,
