@@ -14,8 +14,7 @@ from notifier.models import Decision, Event
 from notifier.processing import process_event
 
 from .conftest import WEBHOOK_SECRET
-from .test_intake import URL, example
-from .webhook_signing import signed_headers
+from .webhook_signing import example, signed_headers
 
 
 def fuzz(examples: int):
@@ -24,6 +23,7 @@ def fuzz(examples: int):
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
+URL = "/api/v1/events"
 ALLOWED = {200, 202, 400, 401, 413, 415, 422}
 
 json_values = st.recursive(

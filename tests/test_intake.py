@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,17 +20,10 @@ from notifier.models import Decision, Event, utcnow
 from notifier.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET
-from .webhook_signing import post_event, signed_headers
+from .webhook_signing import example, post_event, signed_headers
 
-EXAMPLES = Path("/work/shared/contract/examples")
-if not EXAMPLES.is_dir():  # CI: shared/ lies beside the clone
-    EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "contract" / "examples"
 URL = "/api/v1/events"
 OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LW9mLXRoZS1zYW1lLWxlbmd0aA=="
-
-
-def example(name: str) -> dict:
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
 
 
 def body_of(payload) -> bytes:

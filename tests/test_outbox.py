@@ -20,7 +20,7 @@ from notifier.models import Decision, Event, utcnow
 from notifier.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET
-from .test_intake import example
+from .webhook_signing import example
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,9 +3,6 @@ notified", judged on stored events against a real database; decisions and
 deliveries counted exactly; re-runs create nothing twice; bounded queries."""
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-
 import pytest
 from rq import Queue
 from sqlalchemy import event as sa_event
@@ -21,8 +18,7 @@ from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, R
 from notifier.processing import process_event
 from notifier.redis_conn import get_redis
 
-from .test_intake import example
-from .webhook_signing import post_event
+from .webhook_signing import example, post_event
 
 MISSED = {"types": ["missed_calls"]}
 VOICE = {"types": ["voicemail"]}

@@ -1,6 +1,7 @@
-"""Signing webhook bodies the way the PBX does (Standard Webhooks), for tests.
+"""Signing webhook bodies the way the PBX does (Standard Webhooks), and the
+contract's example bodies, for tests.
 
-    body = json.dumps(payload).encode()
+    body = json.dumps(example("missed-internal")).encode()
     client.post("/api/v1/events", data=body, headers=signed_headers(body, WEBHOOK_SECRET))
 """
 from __future__ import annotations
@@ -8,8 +9,19 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 from standardwebhooks.webhooks import Webhook
+
+# ../shared/contract/examples: beside the main checkout here, beside the clone in CI.
+_CANDIDATES = [Path("/work/shared/contract/examples"),
+               Path(__file__).resolve().parents[2] / "shared" / "contract" / "examples"]
+EXAMPLES = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[-1])
+
+
+def example(name: str) -> dict:
+    """A fresh copy of a contract example, e.g. ``example("voicemail")``."""
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
 
 
 def signed_headers(body: bytes, secret: str, msg_id: str | None = None,
