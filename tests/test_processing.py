@@ -13,7 +13,7 @@ from notifier.core.criteria import criteria_to_json, parse_criteria
 from notifier.core.events import parse_event
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
-from notifier.intake import STORED_FIELDS
+from notifier.intake import event_columns
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber
 from notifier.processing import process_event
 from notifier.redis_conn import get_redis
@@ -58,11 +58,7 @@ def add_contact(number: str, vip: bool, name="ООО Ромашка") -> None:
 
 def store(payload: dict) -> int:
     """Store an event the way intake does (without HTTP), returning its pk."""
-    call = parse_event(payload)
-    ev = Event(event_id=call.id, type=call.type,
-               payload={k: payload[k] for k in STORED_FIELDS[call.type] if k in payload},
-               call_id=call.call_id, started_at=call.started_at, caller=call.caller_raw,
-               caller_key=call.caller, callee_key=call.callee, result=call.result)
+    ev = Event(**event_columns(parse_event(payload), payload))
     db.session.add(ev)
     db.session.commit()
     return ev.id
