@@ -231,6 +231,22 @@ def test_body_of_exactly_64_kib_is_fine(client):
     assert post_raw(client, body, signed_headers(body, WEBHOOK_SECRET)).status_code == 202
 
 
+def test_chunked_bodies_are_limited_while_read(app, live_server):
+    """Without a Content-Length the limit holds as the body streams in."""
+    def chunks(data: bytes):
+        for i in range(0, len(data), 4096):
+            yield data[i:i + 4096]
+
+    small = body_of(example("voicemail"))
+    big = body_of(dict(example("missed-internal"), padding="x" * MAX_BODY))
+    for body, status in ((small, 202), (big, 413)):
+        resp = requests.post(live_server.url + URL, data=chunks(body), headers=signed_headers(body, WEBHOOK_SECRET),
+                             timeout=30)
+        assert resp.status_code == status
+    with app.app_context():
+        assert count_events() == 1
+
+
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"])
 def test_not_json_content_type_is_415(client, content_type):
     body = body_of(example("missed-internal"))
