@@ -78,6 +78,27 @@ def test_duplicate_answers_200_and_changes_nothing(app, client):
     assert len(queued_job_ids(app)) == 1
 
 
+def test_intake_runs_one_statement_per_event(app, client):
+    """The hot path: one INSERT (and its commit); a duplicate costs the same failed INSERT."""
+    from sqlalchemy import event as sa_event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement.split()[0].upper())
+
+    with app.app_context():
+        sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert post_event(client, example("missed-external-direct")).status_code == 202
+        assert seen == ["INSERT"]
+        assert post_event(client, example("missed-external-direct")).status_code == 200
+        assert seen == ["INSERT", "INSERT"]
+    finally:
+        with app.app_context():
+            sa_event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_concurrent_duplicates_make_one_event(app, live_server):
     """Eight copies of one event at the same moment through a threaded server."""
     body = body_of(example("missed-internal"))
