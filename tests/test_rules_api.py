@@ -1,6 +1,7 @@
 """/api/v1/rules per the contract: one rule per subscriber, 404/400/422, bulk, summary."""
 import pytest
 
+from notifier.core.criteria import parse_criteria
 from notifier.core.phones import normalize
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
@@ -66,9 +67,14 @@ def test_create_answers_one_rule_per_subscriber(api, people):
 
 
 def test_stored_numbers_are_canonical(app, api, people):
-    rule_id = create(api, callers={"mode": "listed", "numbers": ["8 (902) 385-52-70"]})[0]["id"]
+    rule_id = create(api, **{**CONTRACT_BODY, "subscribers": ["101"],
+                             "callers": {"mode": "listed", "numbers": ["8 (902) 385-52-70"]}})[0]["id"]
     with app.app_context():
-        assert db.session.get(Rule, rule_id).criteria["callers"]["numbers"] == ["+79023855270"]
+        criteria = db.session.get(Rule, rule_id).criteria
+    assert criteria["callers"]["numbers"] == ["+79023855270"]
+    # what the event engine reads back is what was asked for
+    assert parse_criteria(criteria) == parse_criteria(
+        {**CONTRACT_BODY, "callers": {"mode": "listed", "numbers": ["+7 902 385 52 70"]}})
 
 
 @pytest.mark.parametrize("subscribers", [
