@@ -54,7 +54,7 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                 lost = f"; {s['lost']} of {s['expected']} not in by {s['drain_s']:.0f} s" if s["lost"] else ""
                 out.append((f"2 e2e at {s['rate']}/s POST->sink", _ms(s["all"]) + lost,
                             "no-op job " + _ms(base.get(str(s["rate"]))), target, mark))
-            out.append(("2 e2e highest sustained rate", f"{r['highest_sustained_rate'] or 'none'}/s"
+            out.append(("2 e2e highest sustained rate", f"{r['highest_sustained_rate'] or 'none of'}/s"
                         f" (1 worker; tried {', '.join(str(s['rate']) for s in r['steps'])})", "", "", ""))
         else:
             na("2 e2e POST->sink", r, "; ".join(f"no-op job at {k}/s {_ms(v)}" for k, v in base.items()) or "-")
