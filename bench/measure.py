@@ -24,6 +24,7 @@ from .stats import percentile, summary_ms
 @dataclass
 class Options:
     quick: bool = False
+    no_wrk: bool = False
     intake_seconds: float = 10
     intake_rounds: int = 2
     connections: int = 8
@@ -91,8 +92,10 @@ def intake(stack: Stack, opts: Options) -> dict:
         dataset.add_employees(db, 0, 1)
     stack.stop_workers()
     url = stack.url
-    tool = "wrk" if load.wrk_available() else "python"
-    note = None if tool == "wrk" else "wrk is missing (apt-get install -y wrk): Python load generator used, it saturates earlier"
+    tool = "wrk" if load.wrk_available() and not opts.no_wrk else "python"
+    note = None if tool == "wrk" else (
+        "Python load generator (--no-wrk)" if opts.no_wrk else
+        "wrk is missing (apt-get install -y wrk): Python load generator used, it saturates earlier")
     missing = probe_intake(stack)
     rounds = {"bare": [], "intake": []}
     nonce = secrets.token_hex(4)

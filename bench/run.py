@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--box-workers", type=int, default=0, help="worker processes for the box throughput figure")
     p.add_argument("--profile", action="store_true",
                    help="sample every process with py-spy during each measurement (pip install py-spy)")
+    p.add_argument("--no-wrk", action="store_true", help="use the Python load generator even where wrk exists")
     p.add_argument("--workdir", default=None, help="keep logs and data here (default: a temporary folder)")
     args = p.parse_args(argv)
 
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
     opts = measure.Options.quick_mode() if args.quick else measure.Options()
     opts.box_workers = args.box_workers
+    opts.no_wrk = args.no_wrk
     if not shutil.which("wrk"):
         print("* wrk is not installed: intake is measured with the Python load generator, which saturates "
               "earlier (Debian: apt-get install -y wrk)", flush=True)
