@@ -82,6 +82,8 @@ def run_one(kind: str, opts: measure.Options, only: list[str], workdir: Path, we
         traceback.print_exc()
     finally:
         stack.close()
+    res["table"] = [dict(zip(("measurement", "value", "baseline", "target", "mark"), row))
+                    for row in report.rows(res["measurements"])]
     res["logs"] = str(stack.logs)
     res["seconds"] = round(time.monotonic() - started, 1)
     return res

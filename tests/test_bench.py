@@ -41,6 +41,7 @@ def test_quick_benchmark_writes_results(tmp_path):
     [run] = results["runs"].values()
     assert not run.get("error")
     assert set(run["measurements"]) == set(MEASUREMENTS)
+    assert run["table"] and {"measurement", "value", "baseline", "target", "mark"} == set(run["table"][0])
     for name, m in run["measurements"].items():
         assert m["status"] in ("ok", "unavailable"), (name, m.get("reason"), m.get("traceback"))
         if m["status"] == "unavailable":
