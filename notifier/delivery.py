@@ -133,7 +133,6 @@ def requeue_stale(now: datetime | None = None) -> int:
                 and_(Delivery.status == "retrying", Delivery.next_attempt_at <= now)),
             _lease_free(now))
         .order_by(Delivery.id).limit(SWEEP_BATCH)))
-    db.session.rollback()  # end the read transaction before talking to Redis
     return _enqueue(get_queue(), ids) if ids else 0
 
 

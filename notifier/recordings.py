@@ -22,7 +22,7 @@ from flask import current_app
 MAX_BYTES = 20 * 1024 * 1024
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
-DEADLINE = 30.0        # seconds for the whole download
+DEADLINE = 20.0        # seconds for the whole download (the send must fit in the job lease)
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
 
