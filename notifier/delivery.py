@@ -222,6 +222,7 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome) -> Retry | None
     delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
     if delivery is None:
         return None
+    channel_name = delivery.channel
     attempts = delivery.attempts + (0 if outcome.status == "skipped" else 1)
     values: dict = {"attempts": attempts, "locked_until": None, "next_attempt_at": None,
                     "last_error": outcome.error, "updated_at": now}
@@ -247,23 +248,34 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome) -> Retry | None
         db.session.rollback()
         log.warning("delivery %s: lease lost before the outcome (%s) was written", delivery_id, outcome.status)
         return None
-    _side_effects(delivery, outcome)
+    _unlink_if_blocked(delivery, outcome)
     db.session.commit()
+    _record_health(channel_name, outcome)
     if wait is not None:
         return Retry(max=10**6, interval=wait)
     return None
 
 
-def _side_effects(delivery: Delivery, outcome: Outcome) -> None:
-    """Channel health for the settings page; unlink a chat that blocked the bot."""
-    channel = channels.get(delivery.channel)
-    if channel is None:
-        return
-    if outcome.status == "sent":
-        channel_checks.record_ok_now_and_then(channel.health_key, 60)
-    elif outcome.status == "transient":
-        channel_checks.record(channel.health_key, outcome.error)
+def _unlink_if_blocked(delivery: Delivery, outcome: Outcome) -> None:
+    """Telegram 403 (bot blocked, user deactivated): the employee shows as not linked."""
     if outcome.unlink and delivery.subscriber_id:
         subscriber = db.session.get(Subscriber, delivery.subscriber_id)
         if subscriber is not None and subscriber.telegram_chat_id is not None:
-            telegram_link.unlink(subscriber, f"Telegram отказал в доставке: {outcome.error}")
+            telegram_link.unlink(subscriber, outcome.error or "Telegram отказал в доставке")
+
+
+def _record_health(channel_name: str, outcome: Outcome) -> None:
+    """Channel health for the settings page, best effort and after the outcome is
+    committed: a clash on the status row must never undo a recorded send."""
+    channel = channels.get(channel_name)
+    if channel is None or outcome.status not in ("sent", "transient"):
+        return
+    try:
+        if outcome.status == "sent":
+            channel_checks.record_ok_now_and_then(channel.health_key, 60)
+        else:
+            channel_checks.record(channel.health_key, outcome.error)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("could not record %s health: %s", channel_name, exc)

@@ -1,6 +1,7 @@
 """Delivery jobs end to end on real parts: RQ worker, SMTP server, fake Telegram Bot API."""
 from datetime import timedelta
 
+from notifier import channel_checks
 from notifier import delivery as dl
 from notifier.extensions import db
 from notifier.models import Subscriber, utcnow
@@ -37,6 +38,8 @@ def test_one_mail_and_one_telegram_message(app, smtp_server, fake_telegram):
             row = delivery(did)
             assert (row.status, row.attempts, row.last_error, row.address) == ("sent", 1, None, address)
             assert row.sent_at is not None and row.locked_until is None
+        assert channel_checks.status("mail", True).state == "working"
+        assert channel_checks.status("telegram", True).state == "working"
         # Running the job again (a redelivered job) sends nothing.
         assert dl.deliver(email_id) is None and dl.deliver(tg_id) is None
     assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
@@ -124,6 +127,8 @@ def test_telegram_429_waits_retry_after_then_sends_once(app, smtp_server, fake_t
         row = delivery(tg_id)
         assert row.status == "retrying" and "429" in row.last_error
         assert row.next_attempt_at >= before + timedelta(seconds=3)
+        health = channel_checks.status("telegram", True)
+        assert health.state == "error" and "429" in health.error
         assert retry.intervals[0] >= 3
         dl.enqueue([tg_id])  # processing's job is gone; queue it like the sweep would
     run_jobs(app)
