@@ -234,3 +234,22 @@ def test_enqueue_survives_redis_being_down(app, smtp_server, fake_telegram):
         assert dl.requeue_stale(now=utcnow() + timedelta(minutes=2)) == 2
     run_jobs(app)
     assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
+
+
+def test_sweep_waits_for_a_dead_workers_lease_to_run_out(app, smtp_server, fake_telegram):
+    """A worker died while sending: its lease keeps others out until it runs out."""
+    _, email_id, _ = setup(app, smtp_server, fake_telegram)
+    with app.app_context():
+        now = utcnow()
+        row = delivery(email_id)
+        row.created_at = now - timedelta(minutes=5)
+        row.locked_until = now + timedelta(seconds=30)
+        db.session.commit()
+        assert dl.requeue_stale(now=now) == 0
+        assert dl.deliver(email_id) is None  # a job that runs anyway does nothing
+        assert dl.requeue_stale(now=now + timedelta(seconds=31)) == 1
+        row = delivery(email_id)
+        row.locked_until = now - timedelta(seconds=1)  # time passes
+        db.session.commit()
+    run_jobs(app)
+    assert len(smtp_server.messages) == 1
