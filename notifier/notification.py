@@ -88,6 +88,8 @@ class Notification:
     @property
     def subject(self) -> str:
         """The email subject; already one line (no header injection possible)."""
+        if self.caller_number == HIDDEN_CALLER:
+            return f"{self.title} со скрытого номера"
         return clean(f"{self.title} от {self.caller}", 250)
 
 

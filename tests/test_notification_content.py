@@ -65,7 +65,7 @@ def test_names_are_escaped_and_cannot_inject_headers(app, smtp_server):
 
 def test_hidden_caller_has_no_call_back_link(app, smtp_server):
     mail = send_mail(app, smtp_server, missed_call(caller="anonymous"))
-    assert mail["Subject"] == "Пропущенный звонок от Скрытый номер"
+    assert mail["Subject"] == "Пропущенный звонок со скрытого номера"
     html, text = parts(mail)
     assert "tel:" not in html and "Перезвонить" not in text
 

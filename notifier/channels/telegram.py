@@ -5,8 +5,9 @@ is cut to the 4096 / 1024 (caption) limits with truncate_html, so a long
 client name can neither break the markup nor get the message refused. A
 voicemail recording goes with the text as its caption: sendVoice for
 OGG/Opus (shown as a voice note), sendAudio for MP3, sendDocument otherwise.
-Telegram does not accept ``tel:`` links in messages; the number is written
-in international form, which Telegram apps make tappable themselves.
+Telegram's HTML links are meant for http(s) and tg: addresses, so instead of a
+``tel:`` link the number is written in international form, which Telegram
+apps recognise and make tappable themselves.
 """
 from __future__ import annotations
 
