@@ -1,0 +1,71 @@
+"""End to end: signed POST -> real Redis -> the shipped worker (burst) -> SMTP and Telegram servers."""
+import pytest
+
+from notifier.core.criteria import criteria_to_json, parse_criteria
+from notifier.extensions import db
+from notifier.models import Delivery, Event, Rule
+
+from .notify_setup import (
+    FileServer, add_contact, add_subscriber, configure_mail, configure_telegram, missed_call, run_jobs, voicemail,
+)
+from .webhook_signing import post_event
+
+
+@pytest.fixture
+def employee(app, smtp_server, fake_telegram):
+    """Employee 102 with a rule for both types; both channels configured."""
+    configure_mail(app, smtp_server)
+    configure_telegram(app, fake_telegram)
+    app.config["DELIVERY_RETRY_BASE"] = 1
+    with app.app_context():
+        sid = add_subscriber()
+        db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(
+            parse_criteria({"types": ["missed_calls", "voicemail"]}))))
+        db.session.commit()
+    return sid
+
+
+def statuses(app) -> list[tuple[str, str, int]]:
+    with app.app_context():
+        db.session.expire_all()
+        return sorted((d.channel, d.status, d.attempts) for d in db.session.query(Delivery))
+
+
+def test_missed_call_reaches_email_and_telegram_once(app, client, employee, smtp_server, fake_telegram):
+    with app.app_context():
+        add_contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
+    assert post_event(client, missed_call()).status_code == 202
+    assert post_event(client, missed_call()).status_code == 200  # the PBX redelivers: a duplicate
+    run_jobs(app)
+    [mail] = smtp_server.wait_for(1)
+    assert mail["Subject"] == "Пропущенный звонок от +7 902 385-52-70, ООО Ромашка, VIP"
+    assert mail.rcpt_tos == ["ivanov@example.com"]
+    [message] = fake_telegram.wait_for(1)
+    assert message["chat_id"] == 5551234 and "ООО Ромашка" in message["text"]
+    assert statuses(app) == [("email", "sent", 1), ("telegram", "sent", 1)]
+    run_jobs(app)  # nothing left to do
+    assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
+
+
+def test_caller_hang_up_notifies_nobody(app, client, employee, smtp_server, fake_telegram):
+    assert post_event(client, missed_call(result="caller_hangup")).status_code == 202
+    run_jobs(app)
+    assert statuses(app) == []
+    assert smtp_server.messages == [] and fake_telegram.requests == []
+
+
+def test_voicemail_with_recording_despite_transient_failures(app, client, employee, smtp_server, fake_telegram):
+    with FileServer() as files:
+        files.files["/vm/1.ogg"] = (b"OggS" + b"\0" * 500, "audio/ogg")
+        app.config["RECORDING_URL_HOSTS"] = ["127.0.0.1"]
+        smtp_server.fail_next(451)
+        fake_telegram.fail_next("429", retry_after=1)
+        assert post_event(client, voicemail(recording_url=files.url("/vm/1.ogg"))).status_code == 202
+        run_jobs(app)
+    [mail] = smtp_server.wait_for(1)
+    assert mail["Subject"].startswith("Голосовое сообщение от +7 902 385-52-70")
+    assert [a.get_filename() for a in mail.iter_attachments()] == ["1.ogg"]
+    assert len(fake_telegram.sent("sendVoice")) == 1
+    assert statuses(app) == [("email", "sent", 2), ("telegram", "sent", 2)]
+    with app.app_context():
+        assert db.session.query(Event).count() == 1
