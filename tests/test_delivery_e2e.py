@@ -69,3 +69,23 @@ def test_voicemail_with_recording_despite_transient_failures(app, client, employ
     assert statuses(app) == [("email", "sent", 2), ("telegram", "sent", 2)]
     with app.app_context():
         assert db.session.query(Event).count() == 1
+
+
+def test_worker_py_burst_delivers(app, client, employee, smtp_server, fake_telegram, database_uri, redis_url,
+                                  tmp_path):
+    """The shipped entry point in its own process: `python worker.py --burst`."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, WEBHOOK_SECRET
+
+    assert post_event(client, missed_call(event_id="evt-proc")).status_code == 202
+    env = dict(os.environ, DATABASE_URL=database_uri, REDIS_URL=redis_url, WEBHOOK_SECRET=WEBHOOK_SECRET,
+               INSTANCE_PATH=str(tmp_path / "worker-instance"), TELEGRAM_BOT_TOKEN=fake_telegram.token,
+               TELEGRAM_API_URL=fake_telegram.url)
+    done = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(smtp_server.wait_for(1)) == 1 and len(fake_telegram.wait_for(1)) == 1
+    assert statuses(app) == [("email", "sent", 1), ("telegram", "sent", 1)]
