@@ -66,20 +66,21 @@ def enqueue(delivery_ids: list[int]) -> None:
         log.warning("could not queue deliveries %s (%s); the sweep will retry", ids, exc)
 
 
-def _enqueue(queue: Queue, ids: list[int], replace_scheduled: bool = False) -> int:
+def _enqueue(queue: Queue, ids: list[int], replace: frozenset[str] = frozenset()) -> int:
     """Queue the deliveries that have no live job; one pipeline for the lot.
 
     A job that is queued, scheduled or running already is left alone (the
-    de-duplication); a finished or failed one is replaced. With
-    ``replace_scheduled`` a job waiting for its retry time is replaced too
-    («Повторить» means now).
+    de-duplication); a finished or failed one is replaced, and so are jobs in
+    the states listed in ``replace``: «Повторить» replaces a job waiting for
+    its retry time (it means now); the sweep, which only looks at rows whose
+    lease is free, replaces "started" jobs too (their worker died mid-send).
     """
     conn = queue.connection
     with conn.pipeline(transaction=False) as pipe:
         for i in ids:
             pipe.hget(Job.key_for(job_id(i)), "status")
         statuses = [s.decode() if isinstance(s, bytes) else s for s in pipe.execute()]
-    replace = _RERUNNABLE | ({"scheduled"} if replace_scheduled else set())
+    replace = _RERUNNABLE | replace
     todo = [i for i, status in zip(ids, statuses) if status is None or status in replace]
     old = [i for i, status in zip(ids, statuses) if status in replace]
     if not todo:
@@ -114,7 +115,7 @@ def retry(delivery_id: int) -> bool:
     if result.rowcount != 1:
         return False
     try:
-        _enqueue(get_queue(), [delivery_id], replace_scheduled=True)
+        _enqueue(get_queue(), [delivery_id], replace=frozenset({"scheduled", "started"}))
     except Exception as exc:  # the row is pending: the sweep queues it
         log.warning("could not queue delivery %s (%s); the sweep will retry", delivery_id, exc)
     return True
@@ -133,7 +134,7 @@ def requeue_stale(now: datetime | None = None) -> int:
                 and_(Delivery.status == "retrying", Delivery.next_attempt_at <= now)),
             _lease_free(now))
         .order_by(Delivery.id).limit(SWEEP_BATCH)))
-    return _enqueue(get_queue(), ids) if ids else 0
+    return _enqueue(get_queue(), ids, replace=frozenset({"started"})) if ids else 0
 
 
 def _lease_free(now: datetime):
