@@ -16,6 +16,7 @@ filter and describe events the same way. Decisions:
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -281,6 +282,11 @@ class Entry:
     @property
     def callee_number(self) -> str:
         return phones.display(self.event.callee_key)
+
+    @property
+    def payload_text(self) -> str:
+        """The stored body as received, indented; escaped by the template like any text."""
+        return json.dumps(self.event.payload, ensure_ascii=False, indent=2)
 
     def to_json(self, payload: bool = False) -> dict:
         ev = self.event

@@ -159,7 +159,8 @@ def test_entry_shape_names_people_clients_reasons_and_deliveries(ctx):
                               "hidden": False, "client": "ООО Ромашка", "vip": True}
     assert body["callee"]["subscriber"] == {"id": ivanov.id, "number": "102", "name": "Иванов Иван"}
     assert body["decisions"] == [{"subscriber": {"id": ivanov.id, "number": "102", "name": "Иванов Иван"},
-                                  "notified": True, "reason": "notify", "reason_text": "Уведомить"}]
+                                  "notified": True, "reason": "notify",
+                                  "reason_text": "Событие подходит под правило сотрудника"}]
     assert [(d["channel"], d["address"], d["status"], d["attempts"], d["last_error"]) for d in body["deliveries"]] == [
         ("email", "ivanov@example.com", "sent", 1, None),
         ("telegram", "", "failed", 3, "Forbidden: bot was blocked by the user")]

@@ -38,7 +38,8 @@ def test_one_event_per_contract(client, api_headers, logged):
     assert body["payload"]["from"] == "101" and body["payload"]["to"] == "102"
     assert body["status"] == "notified" and body["status_text"] == "Уведомление отправлено"
     assert body["decisions"] == [{"subscriber": {"id": logged["ivanov"], "number": "102", "name": "Иванов Иван"},
-                                  "notified": True, "reason": "notify", "reason_text": "Уведомить"}]
+                                  "notified": True, "reason": "notify",
+                                  "reason_text": "Событие подходит под правило сотрудника"}]
     email, telegram = body["deliveries"]
     assert {k: email[k] for k in ("channel", "address", "status", "attempts", "last_error")} == {
         "channel": "email", "address": "ivanov@example.com", "status": "sent", "attempts": 1, "last_error": None}

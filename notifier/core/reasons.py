@@ -13,13 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from notifier.core.decide import NOT_MISSED, NOT_MISSED_TEXTS, REASONS
+from notifier.core.decide import NOT_MISSED, NOT_MISSED_TEXTS, NOTIFY, REASONS
 
 # --- decisions --------------------------------------------------------------
 
 
+# decide's text for NOTIFY is a verdict («Уведомить»); the log shows it as a badge
+# and states the reason here.
+NOTIFY_REASON = "Событие подходит под правило сотрудника"
+
+
 def reason_text(code: str, result: str | None = None) -> str:
     """The Russian text for a stored Decision.reason; the call result makes «не пропущен» precise."""
+    if code == NOTIFY:
+        return NOTIFY_REASON
     if code == NOT_MISSED and result in NOT_MISSED_TEXTS:
         return NOT_MISSED_TEXTS[result]
     return REASONS.get(code) or f"Неизвестная причина ({code})"
@@ -34,7 +41,7 @@ EVENT_TYPES: dict[str, str] = {
 
 CALL_RESULTS: dict[str, str] = {
     "answered": "Принят",
-    "no_answer": "Пропущен: не ответили",
+    "no_answer": "Не ответили",
     "caller_hangup": "Звонящий положил трубку",
     "busy": "Занято",
     "rejected": "Отклонён",
