@@ -283,6 +283,22 @@ class Entry:
     def callee_number(self) -> str:
         return phones.display(self.event.callee_key)
 
+    def _payload(self, key: str):
+        payload = self.event.payload
+        return payload.get(key) if isinstance(payload, dict) else None
+
+    @property
+    def line(self) -> str | None:
+        """The multi-channel number an external caller dialled, as the PBX sent it."""
+        value = self._payload("line")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def duration_seconds(self) -> int | None:
+        """A voicemail's length."""
+        value = self._payload("duration_seconds")
+        return value if type(value) is int else None
+
     @property
     def payload_text(self) -> str:
         """The stored body as received, indented; escaped by the template like any text."""

@@ -230,3 +230,24 @@ def test_names_errors_and_payload_are_escaped(app, auth_client):
     detail = html_of(auth_client.get(f"/log/{pk}"))
     assert "&lt;script&gt;alert(3)&lt;/script&gt;" in detail
     assert "&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;alert(4)" in detail
+
+
+def test_detail_shows_the_line_and_the_voicemail_length(app, auth_client):
+    with app.app_context():
+        call = data.event("e-call", direction="external", routing="direct", line="<i>+7 495 123-45-67</i>")
+        vm = data.event("e-vm", type="voicemail.received", result=None, duration_seconds=17)
+        odd = data.event("e-odd", line=5, duration_seconds="17")  # not what the contract allows: not shown
+        db.session.commit()
+        pks = call.id, vm.id, odd.id
+    html = html_of(auth_client.get(f"/log/{pks[0]}"))
+    assert "Многоканальный номер" in html and "&lt;i&gt;+7 495 123-45-67&lt;/i&gt;" in html
+    html = html_of(auth_client.get(f"/log/{pks[1]}"))
+    assert "Длительность сообщения</dt><dd>17 с" in html and "Голосовая почта — оставлено сообщение" in html
+    html = html_of(auth_client.get(f"/log/{pks[2]}"))
+    assert "Многоканальный номер" not in html and "Длительность сообщения" not in html
+
+
+def test_the_filter_form_pushes_a_clean_address_and_polling_pushes_none(auth_client, logged):
+    resp = auth_client.get("/log/?employee=&caller=101&status=", headers={**HTMX_LIST, "HX-Trigger": "log-filters"})
+    assert resp.headers["HX-Push-Url"] == "/log/?caller=101"
+    assert "HX-Push-Url" not in auth_client.get("/log/?caller=101", headers=HTMX_LIST).headers

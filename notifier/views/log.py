@@ -7,7 +7,7 @@ retrying): the polling attribute is simply absent otherwise.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
 from .. import delivery, event_log
 from ..core import reasons
@@ -17,6 +17,7 @@ from ..models import Delivery, Subscriber
 bp = Blueprint("log", __name__, url_prefix="/log")
 
 RESULTS_ID = "log-results"
+FILTERS_ID = "log-filters"
 DETAIL_ID = "event-detail"
 
 
@@ -32,7 +33,10 @@ def index():
     page = event_log.recent(filters)
     context = {"page": page, "filters": filters, "statuses": reasons.EVENT_STATUSES}
     if _htmx_target() == RESULTS_ID:
-        return render_template("log/_results.html", **context)
+        resp = make_response(render_template("log/_results.html", **context))
+        if request.headers.get("HX-Trigger") == FILTERS_ID:  # the address bar shows only the filters set
+            resp.headers["HX-Push-Url"] = url_for("log.index", **filters.query_args())
+        return resp
     employee = db.session.get(Subscriber, filters.subscriber_id) if filters.subscriber_id else None
     return render_template("log/index.html", **context, employee=employee,
                            received_any=bool(page.entries) or event_log.any_event())
