@@ -194,6 +194,11 @@ class Person:
     number: str
     name: str
 
+    @property
+    def display(self) -> str:
+        """The number for people: an unknown subscriber's is stored in canonical form."""
+        return phones.display(self.number)
+
     def to_json(self) -> dict:
         return {"id": self.id, "number": self.number, "name": self.name}
 

@@ -45,7 +45,8 @@ def event(event_id: str, *, caller: str = "+7 902 385-52-70", to: str = "102", r
     for who, notify, reason in decisions:
         sub = who if isinstance(who, Subscriber) else None
         db.session.add(Decision(event_id=row.id, subscriber_id=sub.id if sub else None,
-                                subscriber_number=sub.number if sub else who, notify=notify, reason=reason))
+                                subscriber_number=sub.number_key if sub else phones.normalize(who),
+                                notify=notify, reason=reason))
     for spec in deliveries:
         spec = dict(spec)
         sub = spec.pop("subscriber")
@@ -53,6 +54,6 @@ def event(event_id: str, *, caller: str = "+7 902 385-52-70", to: str = "102", r
         status = spec.setdefault("status", "pending")
         if status == "sent":
             spec.setdefault("sent_at", started_at + timedelta(seconds=5))
-        db.session.add(Delivery(event_id=row.id, subscriber_id=sub.id, subscriber_number=sub.number, **spec))
+        db.session.add(Delivery(event_id=row.id, subscriber_id=sub.id, subscriber_number=sub.number_key, **spec))
     db.session.flush()
     return row

@@ -251,3 +251,13 @@ def test_the_filter_form_pushes_a_clean_address_and_polling_pushes_none(auth_cli
     resp = auth_client.get("/log/?employee=&caller=101&status=", headers={**HTMX_LIST, "HX-Trigger": "log-filters"})
     assert resp.headers["HX-Push-Url"] == "/log/?caller=101"
     assert "HX-Push-Url" not in auth_client.get("/log/?caller=101", headers=HTMX_LIST).headers
+
+
+def test_an_unknown_subscriber_is_shown_by_its_number(app, auth_client):
+    with app.app_context():
+        ev = data.event("e1", to="8 902 000-11-22", decisions=[("+79020001122", False, "unknown_subscriber")])
+        db.session.commit()
+        pk = ev.id
+    html = html_of(auth_client.get(f"/log/{pk}"))
+    assert html.count("+7 902 000-11-22") >= 2 and "не абонент АТС" in html
+    assert "Номер не принадлежит абоненту АТС" in html
