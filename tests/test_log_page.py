@@ -89,7 +89,7 @@ def test_filter_form_is_active_search_and_keeps_values(auth_client, logged):
     html = html_of(auth_client.get("/log/?status=failed&caller=%3Cb%3E"))
     form = html[html.index("<form class=\"card log-filters\""):html.index("</form>", html.index("log-filters"))]
     assert 'hx-get="/log/"' in form and 'hx-target="#log-results"' in form and 'hx-push-url="true"' in form
-    assert 'input delay:400ms' in form and 'method="get"' in form
+    assert 'input delay:400ms' in form and 'method="get"' in form and 'hx-sync="this:replace"' in form
     assert '<option value="failed" selected>' in form and 'value="&lt;b&gt;"' in form
 
 
