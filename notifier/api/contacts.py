@@ -1,2 +1,69 @@
-"""/api/v1 endpoints: contacts."""
-from . import bp  # noqa: F401
+"""/api/v1/contacts: the client notebook (api.md "Client notebook").
+
+Validation and uniqueness live in notifier.contacts_service, shared with the
+«Записная книжка клиентов» screen and the CSV import.
+"""
+from __future__ import annotations
+
+from flask import request
+
+from .. import contact_search
+from .. import contacts_service as service
+from ..extensions import db
+from ..models import Contact
+from ..people_fields import Invalid, query
+from . import ApiError, bp, json_body
+
+
+def _get(contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        raise ApiError(404, "контакт не найден")
+    return contact
+
+
+def _invalid(e: Invalid) -> ApiError:
+    return ApiError(409 if e.conflict else 422, errors=e.errors)
+
+
+@bp.get("/contacts")
+def contacts_list():
+    found = db.session.scalars(contact_search.search(query(request.args.get("q"))))
+    return {"items": [service.to_json(c) for c in found]}
+
+
+@bp.post("/contacts")
+def contacts_create():
+    data = json_body()
+    try:
+        contact = service.create(data)
+        service.commit()
+    except Invalid as e:
+        db.session.rollback()
+        raise _invalid(e) from None
+    return service.to_json(contact), 201
+
+
+@bp.get("/contacts/<int:contact_id>")
+def contacts_get(contact_id: int):
+    return service.to_json(_get(contact_id))
+
+
+@bp.patch("/contacts/<int:contact_id>")
+def contacts_update(contact_id: int):
+    contact = _get(contact_id)
+    data = json_body()
+    try:
+        service.update(contact, data, partial=True)
+        service.commit()
+    except Invalid as e:
+        db.session.rollback()
+        raise _invalid(e) from None
+    return service.to_json(contact)
+
+
+@bp.delete("/contacts/<int:contact_id>")
+def contacts_delete(contact_id: int):
+    service.delete(_get(contact_id))
+    db.session.commit()
+    return "", 204

@@ -1,2 +1,70 @@
-"""/api/v1 endpoints: subscribers."""
-from . import bp  # noqa: F401
+"""/api/v1/subscribers: PBX employees (api.md "Subscribers").
+
+Validation and uniqueness live in notifier.subscribers_service, shared with
+the «Абоненты» screen and the CSV import. The Telegram link endpoints are in
+notifier.api.telegram.
+"""
+from __future__ import annotations
+
+from flask import request
+
+from .. import subscriber_search
+from .. import subscribers_service as service
+from ..extensions import db
+from ..models import Subscriber
+from ..people_fields import Invalid, query
+from . import ApiError, bp, json_body
+
+
+def _get(subscriber_id: int) -> Subscriber:
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise ApiError(404, "абонент не найден")
+    return subscriber
+
+
+def _invalid(e: Invalid) -> ApiError:
+    return ApiError(409 if e.conflict else 422, errors=e.errors)
+
+
+@bp.get("/subscribers")
+def subscribers_list():
+    found = db.session.scalars(subscriber_search.search(query(request.args.get("q"))))
+    return {"items": [service.to_json(s) for s in found]}
+
+
+@bp.post("/subscribers")
+def subscribers_create():
+    data = json_body()
+    try:
+        subscriber = service.create(data)
+        service.commit()
+    except Invalid as e:
+        db.session.rollback()
+        raise _invalid(e) from None
+    return service.to_json(subscriber), 201
+
+
+@bp.get("/subscribers/<int:subscriber_id>")
+def subscribers_get(subscriber_id: int):
+    return service.to_json(_get(subscriber_id))
+
+
+@bp.patch("/subscribers/<int:subscriber_id>")
+def subscribers_update(subscriber_id: int):
+    subscriber = _get(subscriber_id)
+    data = json_body()
+    try:
+        service.update(subscriber, data, partial=True)
+        service.commit()
+    except Invalid as e:
+        db.session.rollback()
+        raise _invalid(e) from None
+    return service.to_json(subscriber)
+
+
+@bp.delete("/subscribers/<int:subscriber_id>")
+def subscribers_delete(subscriber_id: int):
+    service.delete(_get(subscriber_id))
+    db.session.commit()
+    return "", 204
