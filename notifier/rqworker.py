@@ -63,7 +63,7 @@ def _in_app(app: Flask, fn) -> None:
 
 
 def main(burst: bool = False) -> None:
-    from . import create_app, telegram_poller
+    from . import create_app, outbox, telegram_poller
     from .embedded_redis import EmbeddedRedis
 
     embedded = None
@@ -74,11 +74,19 @@ def main(burst: bool = False) -> None:
     app = create_app()
     worker = make_worker(app)
     logging.basicConfig(level=logging.INFO)
-    # Telegram long polling runs in a thread beside RQ's loop (idle without a token).
+    # Telegram long polling and the outbox sweep run in threads beside RQ's loop
+    # (the poller idles without a token; one sweeper at a time, by a Redis lock).
+    # A burst run sweeps once first, so it also drains what intake could not queue.
     poller = None if burst else telegram_poller.start(app)
+    sweeper = outbox.Sweeper(app)
+    if burst:
+        sweeper.step()
+    else:
+        sweeper.start()
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
+        sweeper.stop()
         if poller:
             poller.stop()
         if embedded:

@@ -1,5 +1,5 @@
-// «Рабочее время»: add and remove interval / date rows. Without JS the form
-// still shows every saved row plus one empty row per list.
+// Add and remove rows of a repeated field (work intervals, dates, contact numbers).
+// Without JS the form still shows every saved row plus one empty row per list.
 document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", function () {
   // With JS, rows are added by the buttons: drop the spare empty row where others exist.

@@ -1,0 +1,314 @@
+"""process_event: the contract's examples and the rules of events.md "Who is
+notified", judged on stored events against a real database; decisions and
+deliveries counted exactly; re-runs create nothing twice; bounded queries."""
+from __future__ import annotations
+
+import pytest
+from rq import Queue
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+
+from notifier import settings
+from notifier.core.criteria import criteria_to_json, parse_criteria
+from notifier.core.events import parse_event
+from notifier.core.workhours import Schedule
+from notifier.extensions import db
+from notifier.intake import event_columns
+from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber
+from notifier.processing import process_event
+from notifier.redis_conn import get_redis
+
+from .webhook_signing import example, post_event
+
+MISSED = {"types": ["missed_calls"]}
+VOICE = {"types": ["voicemail"]}
+BOTH = {"types": ["missed_calls", "voicemail"]}
+
+
+def rule(types=("missed_calls",), time=None, callers=None) -> dict:
+    body = {"types": list(types)}
+    if time:
+        body["time"] = time
+    if callers:
+        body["callers"] = callers
+    return body
+
+
+def add_subscriber(number="102", rules=(), email="ivan@example.com", chat_id=555, name="Иван") -> Subscriber:
+    from notifier.core.phones import normalize
+
+    sub = Subscriber(number=number, number_key=normalize(number), name=name, email=email,
+                     telegram="@ivan" if chat_id else None, telegram_chat_id=chat_id)
+    db.session.add(sub)
+    db.session.flush()
+    for body in rules:
+        db.session.add(Rule(subscriber_id=sub.id, criteria=criteria_to_json(parse_criteria(body))))
+    db.session.commit()
+    return sub
+
+
+def add_contact(number: str, vip: bool, name="ООО Ромашка") -> None:
+    from notifier.core.phones import normalize
+
+    contact = Contact(name=name, vip=vip)
+    contact.numbers.append(ContactNumber(number=number, number_key=normalize(number)))
+    db.session.add(contact)
+    db.session.commit()
+
+
+def store(payload: dict) -> int:
+    """Store an event the way intake does (without HTTP), returning its pk."""
+    ev = Event(**event_columns(parse_event(payload), payload))
+    db.session.add(ev)
+    db.session.commit()
+    return ev.id
+
+
+def outcome(pk: int) -> tuple[list[tuple], list[tuple]]:
+    decisions = db.session.execute(
+        select(Decision.subscriber_id, Decision.subscriber_number, Decision.notify, Decision.reason)
+        .where(Decision.event_id == pk)).all()
+    deliveries = db.session.execute(
+        select(Delivery.channel, Delivery.status, Delivery.address, Delivery.subscriber_id)
+        .where(Delivery.event_id == pk).order_by(Delivery.channel)).all()
+    return [tuple(d) for d in decisions], [tuple(d) for d in deliveries]
+
+
+def at(moment: str, base: str = "missed-internal", **changes) -> dict:
+    payload = example(base)
+    payload.update(started_at=moment, **changes)
+    payload.pop("ended_at", None)
+    return payload
+
+
+EXTERNAL = "missed-external-direct"  # from +7 902 385-52-70
+# 2026-11-25 is a Wednesday; 2026-11-28 a Saturday; 2026-11-04 a Russian public holiday (Wednesday).
+CASES = [
+    # (id, payload, rules of subscriber 102, contacts, expected reason)
+    ("example missed internal", example("missed-internal"), [MISSED], [], "notify"),
+    ("example missed external direct", example(EXTERNAL), [MISSED], [], "notify"),
+    ("example caller hung up", example("caller-hung-up"), [BOTH], [], "caller_hangup"),
+    ("example voicemail", example("voicemail"), [VOICE], [], "notify"),
+    ("external via group", dict(example(EXTERNAL), routing="group"), [MISSED], [], "not_direct"),
+    ("answered", dict(example("missed-internal"), result="answered"), [MISSED], [], "not_missed"),
+    ("busy", dict(example("missed-internal"), result="busy"), [MISSED], [], "not_missed"),
+    ("rejected", dict(example("missed-internal"), result="rejected"), [MISSED], [], "not_missed"),
+    ("answered elsewhere", dict(example(EXTERNAL), result="answered_elsewhere"), [MISSED], [], "not_missed"),
+    ("unavailable", dict(example("missed-internal"), result="unavailable"), [MISSED], [], "not_missed"),
+    ("failed", dict(example("missed-internal"), result="failed"), [MISSED], [], "not_missed"),
+    ("no rule", example("missed-internal"), [], [], "no_rule"),
+    ("voicemail rule, missed call", example("missed-internal"), [VOICE], [], "type_not_selected"),
+    ("missed rule, voicemail", example("voicemail"), [MISSED], [], "type_not_selected"),
+    ("work hours, inside", at("2026-11-25T10:15:03+03:00"),
+     [rule(time={"mode": "work_hours"})], [], "notify"),
+    ("work hours, evening", at("2026-11-25T21:05:00+03:00"),
+     [rule(time={"mode": "work_hours"})], [], "outside_work_hours"),
+    ("work hours, Saturday", at("2026-11-28T12:01:40+03:00"),
+     [rule(time={"mode": "work_hours"})], [], "outside_work_hours"),
+    ("work hours, public holiday", at("2026-11-04T11:00:00+03:00"),
+     [rule(time={"mode": "work_hours"})], [], "outside_work_hours"),
+    ("work hours, UTC offset in the event", at("2026-11-25T07:30:00Z"),  # 10:30 in Moscow
+     [rule(time={"mode": "work_hours"})], [], "notify"),
+    ("off hours, inside", at("2026-11-25T10:15:03+03:00"),
+     [rule(time={"mode": "off_hours"})], [], "inside_work_hours"),
+    ("off hours, night", at("2026-11-25T23:30:00+03:00"),
+     [rule(time={"mode": "off_hours"})], [], "notify"),
+    ("period across midnight", at("2026-11-29T01:00:00+03:00"),  # Sunday 01:00 = Saturday night
+     [rule(time={"mode": "period", "period": {"weekdays": ["sat"], "from": "22:00", "to": "06:00"}})],
+     [], "notify"),
+    ("period, wrong weekday", at("2026-11-25T23:00:00+03:00"),
+     [rule(time={"mode": "period", "period": {"weekdays": ["sat"], "from": "22:00", "to": "06:00"}})],
+     [], "outside_period"),
+    ("period, date range", at("2026-12-05T12:00:00+03:00"),
+     [rule(time={"mode": "period", "period": {"start_date": "2026-12-01", "end_date": "2026-12-31"}})],
+     [], "notify"),
+    ("period, before the dates", at("2026-11-25T12:00:00+03:00"),
+     [rule(time={"mode": "period", "period": {"start_date": "2026-12-01", "end_date": "2026-12-31"}})],
+     [], "outside_period"),
+    ("time never filters voicemail", example("voicemail"),  # 21:05
+     [rule(types=("voicemail", "missed_calls"), time={"mode": "work_hours"}, callers={"mode": "vip"})],
+     [], "notify"),
+    ("listed, other notation", example(EXTERNAL),
+     [rule(callers={"mode": "listed", "numbers": ["89023855270"]})], [], "notify"),
+    ("listed, not listed", example(EXTERNAL),
+     [rule(callers={"mode": "listed", "numbers": ["+7 902 385-52-71"]})], [], "number_not_listed"),
+    ("listed extension", example("missed-internal"),
+     [rule(callers={"mode": "listed", "numbers": ["101"]})], [], "notify"),
+    ("VIP caller", example(EXTERNAL), [rule(callers={"mode": "vip"})],
+     [("79023855270", True)], "notify"),
+    ("caller in notebook, not VIP", example(EXTERNAL), [rule(callers={"mode": "vip"})],
+     [("8 902 385 52 70", False), ("+7 902 385-52-71", True)], "not_vip"),
+    ("hidden caller, VIP rule", dict(example(EXTERNAL), **{"from": "anonymous"}),
+     [rule(callers={"mode": "vip"})], [], "hidden_number"),
+    ("hidden caller, listed rule", dict(example(EXTERNAL), **{"from": ""}),
+     [rule(callers={"mode": "listed", "numbers": ["101"]})], [], "hidden_number"),
+    ("hidden caller, all numbers", dict(example(EXTERNAL), **{"from": "anonymous"}), [MISSED], [], "notify"),
+    ("first rule fails, second matches", example(EXTERNAL),
+     [rule(callers={"mode": "vip"}), rule(time={"mode": "off_hours"}), MISSED], [], "notify"),
+    ("no rule matches: first failure reported", at("2026-11-25T10:15:03+03:00", EXTERNAL),
+     [rule(callers={"mode": "vip"}), rule(time={"mode": "off_hours"})], [], "not_vip"),
+]
+
+
+@pytest.mark.parametrize("payload, rules, contacts, reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_decision_table(app, payload, rules, contacts, reason):
+    with app.app_context():
+        sub = add_subscriber("102", rules)
+        add_subscriber("101", [MISSED, VOICE], email="other@example.com", chat_id=777)  # never considered
+        for number, vip in contacts:
+            add_contact(number, vip)
+        pk = store(payload)
+        assert process_event(pk) == reason
+        decisions, deliveries = outcome(pk)
+        assert decisions == [(sub.id, "102", reason == "notify", reason)]
+        if reason == "notify":
+            assert deliveries == [("email", "pending", "ivan@example.com", sub.id),
+                                  ("telegram", "pending", "@ivan", sub.id)]
+        else:
+            assert deliveries == []
+        assert db.session.get(Event, pk).processed_at is not None
+
+
+def test_unknown_subscriber_gets_a_decision_without_subscriber(app):
+    with app.app_context():
+        add_subscriber("101", [MISSED])
+        pk = store(dict(example("missed-internal"), to="+7 (495) 000-00-00"))
+        assert process_event(pk) == "unknown_subscriber"
+        assert outcome(pk) == ([(None, "+74950000000", False, "unknown_subscriber")], [])
+
+
+def test_subscriber_found_by_any_notation_of_to(app):
+    with app.app_context():
+        sub = add_subscriber("+7 902 385-52-80", [VOICE])
+        pk = store(dict(example("voicemail"), to="89023855280"))
+        assert process_event(pk) == "notify"
+        assert [d[0] for d in outcome(pk)[0]] == [sub.id]
+
+
+def test_channels_the_subscriber_lacks_still_get_a_delivery(app):
+    """Pending with an empty address: the delivery job records the skip and why."""
+    with app.app_context():
+        add_subscriber("102", [MISSED], email=None, chat_id=None)
+        pk = store(example("missed-internal"))
+        assert process_event(pk) == "notify"
+        assert [(c, s, a) for c, s, a, _ in outcome(pk)[1]] == [("email", "pending", ""), ("telegram", "pending", "")]
+
+
+def test_schedule_from_settings_decides_the_time_zone(app):
+    """08:30 in Moscow is 15:30 in Vladivostok: working time for a company there."""
+    with app.app_context():
+        settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Vladivostok").to_json())
+        db.session.commit()
+        add_subscriber("102", [rule(time={"mode": "work_hours"})])
+        pk = store(at("2026-11-25T08:30:00+03:00"))
+        assert process_event(pk) == "notify"
+
+
+def test_many_matching_rules_notify_once_per_channel(app):
+    with app.app_context():
+        add_subscriber("102", [MISSED, BOTH, rule(time={"mode": "all"}, callers={"mode": "all"})])
+        pk = store(example("missed-internal"))
+        process_event(pk)
+        assert [d[0] for d in outcome(pk)[1]] == ["email", "telegram"]
+
+
+def test_rerun_creates_nothing_twice(app):
+    with app.app_context():
+        add_subscriber("102", [MISSED])
+        pk = store(example("missed-internal"))
+        assert process_event(pk) == "notify"
+        first = outcome(pk)
+        assert process_event(pk) == "already processed"
+        # Even a run that missed processed_at (a concurrent one) is stopped by the constraints.
+        db.session.get(Event, pk).processed_at = None
+        db.session.commit()
+        assert process_event(pk) == "already processed"
+        assert outcome(pk) == first
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 2
+        assert db.session.scalar(select(func.count()).select_from(Decision)) == 1
+
+
+def test_deliveries_are_queued_one_job_each(app):
+    with app.app_context():
+        add_subscriber("102", [MISSED])
+        pk = store(example("missed-internal"))
+        process_event(pk)
+        ids = sorted(db.session.scalars(select(Delivery.id).where(Delivery.event_id == pk)))
+        queue = Queue("default", connection=get_redis())
+        assert sorted(queue.job_ids) == sorted(f"delivery-{i}" for i in ids)
+        assert {queue.fetch_job(f"delivery-{i}").func_name for i in ids} == {"notifier.delivery.deliver"}
+        assert {tuple(queue.fetch_job(f"delivery-{i}").args) for i in ids} == {(i,) for i in ids}
+
+
+def test_missing_event_is_a_no_op(app):
+    with app.app_context():
+        assert process_event(12345) == "missing"
+
+
+# --------------------------------------------------------------------------- cost
+
+
+def statements_of(fn) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        fn()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_cost_does_not_grow_with_the_rule_book(app):
+    """The same statements with 1 or 300 other subscribers' rules; VIP looked up only when asked."""
+    with app.app_context():
+        add_subscriber("102", [MISSED])
+        small = statements_of(lambda: process_event(store(dict(example("missed-internal"), id="a"))))
+        for n in range(300, 600):
+            add_subscriber(str(n), [MISSED, rule(callers={"mode": "vip"})], email=None, chat_id=None)
+        big = statements_of(lambda: process_event(store(dict(example("missed-internal"), id="b"))))
+        assert len(big) == len(small)
+        rules_queries = [s for s in big if "FROM rules" in s]
+        assert len(rules_queries) == 1 and "rules.subscriber_id = " in rules_queries[0]
+        assert not any("contact_numbers" in s for s in big)
+
+        add_subscriber("103", [rule(callers={"mode": "vip"})])
+        vip = statements_of(lambda: process_event(store(dict(example(EXTERNAL), id="c", to="103"))))
+        assert len([s for s in vip if "contact_numbers" in s]) == 1
+
+
+def test_event_that_notifies_nobody_loads_no_rules(app):
+    with app.app_context():
+        add_subscriber("102", [MISSED])
+        seen = statements_of(lambda: process_event(store(example("caller-hung-up"))))
+        assert not any("FROM rules" in s for s in seen)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_worker_runs_the_job_end_to_end(app, client, run_worker):
+    with app.app_context():
+        sub_id = add_subscriber("102", [MISSED, VOICE]).id
+    for name in ("missed-internal", "missed-external-direct", "caller-hung-up", "voicemail"):
+        assert post_event(client, example(name)).status_code == 202
+    run_worker()
+    with app.app_context():
+        events = db.session.scalars(select(Event).order_by(Event.event_id)).all()
+        assert [e.event_id for e in events] == ["evt-0001", "evt-0002", "evt-0003", "evt-0004"]
+        assert all(e.processed_at is not None for e in events)
+        reasons = {e.event_id: outcome(e.id)[0] for e in events}
+        assert reasons == {
+            "evt-0001": [(sub_id, "102", True, "notify")],
+            "evt-0002": [(sub_id, "102", True, "notify")],
+            "evt-0003": [(sub_id, "102", False, "caller_hangup")],
+            "evt-0004": [(sub_id, "102", True, "notify")],
+        }
+        per_event = dict(db.session.execute(
+            select(Event.event_id, func.count(Delivery.id)).join(Delivery, isouter=True).group_by(Event.event_id)).all())
+        assert per_event == {"evt-0001": 2, "evt-0002": 2, "evt-0003": 0, "evt-0004": 2}
+        # Every delivery had its job (its outcome is the delivery half's business).
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 6
