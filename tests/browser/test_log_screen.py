@@ -68,6 +68,13 @@ def test_filter_open_an_event_and_see_reasons_and_deliveries(events, admin_page,
     assert '"routing": "direct"' in page.locator(".log-payload").inner_text()
     screenshot("log-detail")
 
+    # «Повторить»: the delivery goes back to the queue (no worker runs here) and the detail follows it.
+    email.get_by_role("button", name="Повторить").click()
+    page.get_by_text("Уведомление снова поставлено в очередь на отправку.").wait_for()
+    assert email.locator(".badge").inner_text() == "В очереди"
+    assert email.get_by_role("button", name="Повторить").count() == 0
+    assert page.locator("#event-detail[hx-trigger='every 2s']").count() == 1
+
     page.get_by_role("link", name="Журнал").first.click()
     page.get_by_role("heading", name="Журнал").wait_for()
     page.get_by_label("Сотрудник").fill("иванов")
