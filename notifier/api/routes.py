@@ -1,2 +1,2 @@
 """Imports every API endpoint module so that they register on the blueprint."""
-from . import contacts, events, rules, schedule, subscribers, telegram  # noqa: F401
+from . import contacts, event_log, events, rules, schedule, subscribers, telegram  # noqa: F401

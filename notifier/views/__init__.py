@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 from .. import errors
 
@@ -24,4 +24,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _layout():
+        if not has_request_context():  # e.g. a notification email rendered in the worker
+            return {"is_htmx": False}
         return {"is_htmx": bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")}
