@@ -44,7 +44,7 @@ class Options:
     @classmethod
     def quick_mode(cls) -> "Options":
         return cls(quick=True, intake_seconds=1, intake_rounds=1, connections=4, rates=(20,), fallback_rates=(),
-                   rate_seconds=1, worker_events=10, recovery_events=20, recovery_kills=1, recovery_wait=60,
+                   rate_seconds=1, worker_events=10, box_workers=1, recovery_events=20, recovery_kills=1, recovery_wait=3,
                    decision_sizes=(10, 100), decision_events=5, page_rules=50, page_requests=3)
 
 
@@ -299,10 +299,10 @@ def end_to_end(stack: Stack, opts: Options, first_index: int = 100_000) -> dict:
            "sustained_means": "every notification arrived, every POST got 202, and the last quarter's "
                               "median latency stayed within 2x (+50 ms) of the first quarter's"}
     at50 = next((s for s in steps if s["rate"] == 50), None)
-    if at50:
-        p99 = at50["all"]["p99_ms"]
-        out["targets"] = {"p99_at_50_per_s_ms": {"target": "<= 50", "value": p99,
-                                                 "pass": p99 is not None and p99 <= 50}}
+    p99 = at50["all"]["p99_ms"] if at50 else None
+    out["targets"] = {"p99_at_50_per_s_ms": {
+        "target": "<= 50", "value": p99, "pass": p99 is not None and p99 <= 50 and at50["sustained"],
+        **({} if at50 else {"note": "50/s not run: " + ("quick mode" if opts.quick else "a lower rate fell behind")})}}
     return out
 
 
@@ -589,7 +589,7 @@ def _burst(stack: Stack, opts: Options, index: int, kill: bool) -> dict:
         stack.start_workers(1)
     sender.join()
     complete = stack.sink_log.wait_count(mark, 2 * n, opts.recovery_wait)
-    time.sleep(5 if not opts.quick else 1)  # anything sent twice arrives in this window too
+    time.sleep(0.5 if opts.quick else 5)  # anything sent twice arrives in this window too
     got = _deliveries(stack.sink_log.since(mark), indices)
     last = max((min(v) for v in got.values()), default=t_point)
     run = {"events": n, "job_in_flight_at_point": in_flight,

@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
     opts = measure.Options.quick_mode() if args.quick else measure.Options()
-    opts.box_workers = args.box_workers
+    if args.box_workers:
+        opts.box_workers = args.box_workers
     opts.no_wrk = args.no_wrk
     if not shutil.which("wrk"):
         print("* wrk is not installed: intake is measured with the Python load generator, which saturates "
