@@ -56,6 +56,12 @@ STORED_FIELDS = {
 }
 
 
+# Built once: with the values passed at execution, SQLAlchemy reuses the compiled
+# statement from its cache; ``.values(**row)`` would build and hash a new
+# statement (a bind parameter per column) on every request.
+_INSERT_EVENT = insert(Event.__table__).returning(Event.__table__.c.id)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -213,8 +219,7 @@ def receive(request: Request) -> Answer:
     now = utcnow()
     values = dict(event_columns(call, data), received_at=now, queued_at=now)
     try:
-        table = Event.__table__  # Core, not the ORM: a third of the cost on this path
-        pk = db.session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+        pk = db.session.execute(_INSERT_EVENT, values).scalar_one()  # Core, not the ORM: a third of the cost
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
