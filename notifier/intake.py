@@ -42,7 +42,7 @@ from .config import InstanceSecrets
 from .core.events import CALL_ENDED, CallEvent, EventError, parse_event
 from .extensions import db
 from .models import Event, utcnow
-from .queueing import get_queue
+from .queueing import enqueue_calls, get_queue
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,7 @@ def process_job_id(event_pk: int) -> str:
 def enqueue_processing(event_pks: list[int]) -> None:
     """Hand stored events to the worker, one job each, in one Redis round trip
     (RQ alone makes two per job). Raises RedisError when Redis is down."""
-    queue = get_queue()
-    with queue.connection.pipeline() as pipe:
-        for pk in event_pks:
-            queue.enqueue_call(PROCESS_JOB, args=(pk,), job_id=process_job_id(pk), pipeline=pipe)
-        pipe.execute()
+    enqueue_calls(get_queue(), ((PROCESS_JOB, (pk,), process_job_id(pk)) for pk in event_pks))
 
 
 # --------------------------------------------------------------------------- the signature
