@@ -33,6 +33,19 @@ def test_same_redis_state_as_rq_enqueue_call(app):
         assert get_redis().ttl("rq:job:by-us") == get_redis().ttl("rq:job:by-rq") == -1
 
 
+def test_same_data_and_description_for_the_same_call(app):
+    with app.app_context():
+        queue = get_queue()
+        queue.enqueue_call("notifier.processing.process_event", args=(7,), job_id="rq-7")
+        enqueue_calls(queue, [("notifier.processing.process_event", (7,), "us-7")])
+        raw = get_redis()
+        for field in ("data", "description"):
+            assert raw.hget("rq:job:us-7", field) == raw.hget("rq:job:rq-7", field)
+        job = Job.fetch("us-7", connection=raw)
+        assert (job.func_name, job.args, job.kwargs) == ("notifier.processing.process_event", (7,), {})
+        assert job.created_at is not None and job.enqueued_at is not None
+
+
 def test_a_batch_goes_in_order_and_the_worker_runs_it(app, run_worker):
     with app.app_context():
         enqueue_calls(get_queue(), [(FUNC, (f"k{i}",), f"job-{i}") for i in range(3)])
