@@ -7,6 +7,8 @@ The API is exempt from CSRF; the browser UI is not.
 from __future__ import annotations
 
 import hmac
+from contextlib import contextmanager
+from typing import Callable
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select
@@ -28,6 +30,20 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"errors": self.errors} if self.errors is not None else {"error": self.message}
+
+
+@contextmanager
+def saving(commit: Callable[[], None]):
+    """Run a service's change and ``commit`` it; a service's per-field
+    ``Invalid`` becomes 422 (409 for a duplicate) and nothing is kept."""
+    from ..people_fields import Invalid
+
+    try:
+        yield
+        commit()
+    except Invalid as e:
+        db.session.rollback()
+        raise ApiError(409 if e.conflict else 422, errors=e.errors) from None
 
 
 def token_exempt(view):

@@ -11,8 +11,8 @@ from .. import contact_search
 from .. import contacts_service as service
 from ..extensions import db
 from ..models import Contact
-from ..people_fields import Invalid, query
-from . import ApiError, bp, json_body
+from ..people_fields import query
+from . import ApiError, bp, json_body, saving
 
 
 def _get(contact_id: int) -> Contact:
@@ -20,10 +20,6 @@ def _get(contact_id: int) -> Contact:
     if contact is None:
         raise ApiError(404, "контакт не найден")
     return contact
-
-
-def _invalid(e: Invalid) -> ApiError:
-    return ApiError(409 if e.conflict else 422, errors=e.errors)
 
 
 @bp.get("/contacts")
@@ -35,12 +31,8 @@ def contacts_list():
 @bp.post("/contacts")
 def contacts_create():
     data = json_body()
-    try:
+    with saving(service.commit):
         contact = service.create(data)
-        service.commit()
-    except Invalid as e:
-        db.session.rollback()
-        raise _invalid(e) from None
     return service.to_json(contact), 201
 
 
@@ -53,12 +45,8 @@ def contacts_get(contact_id: int):
 def contacts_update(contact_id: int):
     contact = _get(contact_id)
     data = json_body()
-    try:
+    with saving(service.commit):
         service.update(contact, data, partial=True)
-        service.commit()
-    except Invalid as e:
-        db.session.rollback()
-        raise _invalid(e) from None
     return service.to_json(contact)
 
 

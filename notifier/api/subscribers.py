@@ -12,8 +12,8 @@ from .. import subscriber_search
 from .. import subscribers_service as service
 from ..extensions import db
 from ..models import Subscriber
-from ..people_fields import Invalid, query
-from . import ApiError, bp, json_body
+from ..people_fields import query
+from . import ApiError, bp, json_body, saving
 
 
 def _get(subscriber_id: int) -> Subscriber:
@@ -21,10 +21,6 @@ def _get(subscriber_id: int) -> Subscriber:
     if subscriber is None:
         raise ApiError(404, "абонент не найден")
     return subscriber
-
-
-def _invalid(e: Invalid) -> ApiError:
-    return ApiError(409 if e.conflict else 422, errors=e.errors)
 
 
 @bp.get("/subscribers")
@@ -36,12 +32,8 @@ def subscribers_list():
 @bp.post("/subscribers")
 def subscribers_create():
     data = json_body()
-    try:
+    with saving(service.commit):
         subscriber = service.create(data)
-        service.commit()
-    except Invalid as e:
-        db.session.rollback()
-        raise _invalid(e) from None
     return service.to_json(subscriber), 201
 
 
@@ -54,12 +46,8 @@ def subscribers_get(subscriber_id: int):
 def subscribers_update(subscriber_id: int):
     subscriber = _get(subscriber_id)
     data = json_body()
-    try:
+    with saving(service.commit):
         service.update(subscriber, data, partial=True)
-        service.commit()
-    except Invalid as e:
-        db.session.rollback()
-        raise _invalid(e) from None
     return service.to_json(subscriber)
 
 

@@ -1,0 +1,61 @@
+"""Two workers on one delivery: the database lease lets exactly one send."""
+import threading
+import time
+
+from notifier import delivery as dl
+from tests.fakes.telegram_server import FakeTelegram
+
+from .notify_setup import add_deliveries, add_subscriber, configure_telegram, delivery, missed_call
+
+
+def test_workers_racing_on_one_delivery_send_once(app, fake_telegram):
+    configure_telegram(app, fake_telegram)
+    with app.app_context():
+        [tg_id] = add_deliveries(missed_call(), add_subscriber(), channels=("telegram",))
+    start = threading.Barrier(6)
+    errors = []
+
+    def worker():
+        try:
+            start.wait()
+            with app.app_context():
+                dl.deliver(tg_id)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert len(fake_telegram.requests) == 1 and len(fake_telegram.messages) == 1
+    with app.app_context():
+        row = delivery(tg_id)
+        assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_second_worker_does_nothing_while_the_first_is_sending(app):
+    with FakeTelegram(hang_max=1.5) as tg:
+        configure_telegram(app, tg)
+        with app.app_context():
+            [tg_id] = add_deliveries(missed_call(), add_subscriber(), channels=("telegram",))
+        tg.fail_next("hang")
+        first = threading.Thread(target=lambda: _deliver(app, tg_id))
+        first.start()
+        while not tg.requests:  # the first worker is now waiting for Telegram
+            time.sleep(0.05)
+        with app.app_context():
+            assert dl.deliver(tg_id) is None
+            assert delivery(tg_id).locked_until is not None
+        first.join(30)
+        assert len(tg.requests) == 1
+        with app.app_context():
+            row = delivery(tg_id)
+            assert (row.status, row.attempts, row.locked_until) == ("retrying", 1, None)
+            assert "504" in row.last_error
+
+
+def _deliver(app, delivery_id):
+    with app.app_context():
+        dl.deliver(delivery_id)
