@@ -16,8 +16,8 @@ QUEUE_NAMES = ("default",)
 class AppJob(Job):
     """Runs the job function inside the Flask app context of ``AppJob.app``.
 
-    worker.py sets ``AppJob.app`` before forking, so every work horse inherits
-    an app with imported modules and configuration: nothing is imported per job.
+    worker.py sets ``AppJob.app`` once at start, so every job runs in an app
+    with imported modules and configuration: nothing is imported per job.
     """
 
     app: Flask | None = None
