@@ -108,7 +108,9 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # CSV imports; the webhook has its own 64 KiB limit
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No pool_pre_ping (a SELECT 1 on every checkout, i.e. every request):
+    # extensions.init_db pings a server connection only after it sat idle.
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
     "MAIL_SUPPRESS_SEND": False,
     "SMTP_TIMEOUT": 15,
     "MAIL_SERVER": None,

@@ -1,9 +1,12 @@
 """Flask extensions, created unbound and wired in create_app() with init_app()."""
+import time
+
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -32,6 +35,11 @@ def _sqlite_connection(dbapi_connection, _record) -> None:
     ``lower()`` so search is case-insensitive in Russian too."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL + synchronous=NORMAL: a commit appends to the WAL without an fsync
+    # (the WAL is synced at checkpoints). A committed event survives any crash
+    # of our processes (the data is in the OS page cache, written back by the
+    # kernel); only a power loss or kernel crash may lose the last commits
+    # before a checkpoint. FULL would fsync on every commit.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -41,9 +49,41 @@ def _sqlite_connection(dbapi_connection, _record) -> None:
     )
 
 
+# A pooled server connection (PostgreSQL) is checked with a SELECT 1 only when
+# it sat idle this long: the server may have restarted or dropped it meanwhile.
+# Under load connections come back within milliseconds and are not pinged, so
+# the hot path pays no round trip per request (pool_pre_ping's cost). A
+# connection that breaks anyway raises a disconnect error on its first use;
+# SQLAlchemy then discards the pool's older connections (intake retries once).
+PING_AFTER_IDLE = 1.0
+
+
+def _mark_used(_dbapi_connection, record) -> None:
+    record.info["used_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    used_at = record.info.get("used_at")
+    if used_at is not None and time.monotonic() - used_at < PING_AFTER_IDLE:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as err:  # the pool replaces the connection and checks out again
+        raise DisconnectionError(str(err)) from err
+
+
 def init_db(app) -> None:
     db.init_app(app)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
+            # A SQLite connection is a local file: nothing to ping.
             event.listen(engine, "connect", _sqlite_connection)
+        elif not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+            event.listen(engine, "connect", _mark_used)
+            event.listen(engine, "checkin", _mark_used)
+            event.listen(engine, "checkout", _ping_if_idle)

@@ -42,7 +42,7 @@ from .config import InstanceSecrets
 from .core.events import CALL_ENDED, CallEvent, EventError, parse_event
 from .extensions import db
 from .models import Event, utcnow
-from .queueing import get_queue
+from .queueing import enqueue_calls, get_queue
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,12 @@ STORED_FIELDS = {
     CALL_ENDED: _COMMON_FIELDS + ("ended_at", "direction", "line", "routing", "result", "ring_seconds"),
     "voicemail.received": _COMMON_FIELDS + ("duration_seconds", "recording_url"),
 }
+
+
+# Built once: with the values passed at execution, SQLAlchemy reuses the compiled
+# statement from its cache; ``.values(**row)`` would build and hash a new
+# statement (a bind parameter per column) on every request.
+_INSERT_EVENT = insert(Event.__table__).returning(Event.__table__.c.id)
 
 
 @dataclass(frozen=True)
@@ -73,11 +79,7 @@ def process_job_id(event_pk: int) -> str:
 def enqueue_processing(event_pks: list[int]) -> None:
     """Hand stored events to the worker, one job each, in one Redis round trip
     (RQ alone makes two per job). Raises RedisError when Redis is down."""
-    queue = get_queue()
-    with queue.connection.pipeline() as pipe:
-        for pk in event_pks:
-            queue.enqueue_call(PROCESS_JOB, args=(pk,), job_id=process_job_id(pk), pipeline=pipe)
-        pipe.execute()
+    enqueue_calls(get_queue(), ((PROCESS_JOB, (pk,), process_job_id(pk)) for pk in event_pks))
 
 
 # --------------------------------------------------------------------------- the signature
@@ -90,12 +92,15 @@ def _verifier() -> Webhook:
     (inode, size, mtime), which a regeneration in any web process changes
     (an atomic replace). A secret from the environment is keyed on its value.
     """
-    app = current_app
+    app = current_app._get_current_object()
     if app.config.get("WEBHOOK_SECRET_FROM_ENV"):
         key: object = ("env", app.config["WEBHOOK_SECRET"])
     else:
+        path = app.extensions.get("webhook_secrets_path")
+        if path is None:
+            path = app.extensions["webhook_secrets_path"] = str(InstanceSecrets(app.instance_path).path)
         try:
-            st = os.stat(InstanceSecrets(app.instance_path).path)
+            st = os.stat(path)
             key = ("file", st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         except FileNotFoundError:
             key = None  # not generated yet: webhook_secret() creates it
@@ -213,14 +218,10 @@ def receive(request: Request) -> Answer:
     now = utcnow()
     values = dict(event_columns(call, data), received_at=now, queued_at=now)
     try:
-        table = Event.__table__  # Core, not the ORM: a third of the cost on this path
-        pk = db.session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
-        db.session.commit()
+        pk = _store(values)
     except IntegrityError:
-        db.session.rollback()
         return Answer(200, {"id": call.id, "status": "duplicate"})
     except OperationalError:
-        db.session.rollback()
         log.exception("cannot store event %s", call.id)
         return _error(503, "база данных недоступна, повторите позже")
 
@@ -230,6 +231,24 @@ def receive(request: Request) -> Answer:
         log.warning("Redis unavailable, event %s left for the outbox sweep: %s", pk, err)
         _unmark_queued(pk)
     return Answer(202, {"id": call.id, "status": "accepted"})
+
+
+def _store(values: dict) -> int:
+    """INSERT the event and commit; its primary key.
+
+    On a Core connection of its own, not the ORM session: the session's
+    bookkeeping (autobegin, state changes, teardown) cost more than the INSERT
+    itself. A pooled PostgreSQL connection that turns out to be dead (the
+    server restarted while it was idle for less than the ping interval, see
+    extensions.PING_AFTER_IDLE) is retried once on a fresh one."""
+    for attempt in (1, 2):
+        try:
+            with db.engine.begin() as conn:
+                return conn.execute(_INSERT_EVENT, values).scalar_one()
+        except OperationalError as err:
+            if attempt == 2 or not err.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _unmark_queued(pk: int) -> None:

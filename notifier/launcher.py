@@ -4,7 +4,9 @@ supervises everything the embedded default needs.
 1. starts the embedded Redis unless REDIS_URL is set;
 2. applies the database migrations;
 3. prints a one-time setup link while no admin exists;
-4. runs the web server (gunicorn) and the worker, restarting either if it dies.
+4. runs the web server (gunicorn) and the workers (``WORKERS``, default 2: a
+   send waits on the network, so a second process keeps notifications flowing
+   while one waits), restarting any that dies.
 """
 from __future__ import annotations
 
@@ -45,11 +47,14 @@ def _commands() -> dict[str, list[str]]:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     web_workers = os.environ.get("WEB_CONCURRENCY", "2")
-    return {
+    workers = max(1, int(os.environ.get("WORKERS", "2")))
+    commands = {
         "web": [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"{host}:{port}",
                 "--workers", web_workers, "--access-logfile", "-", "--graceful-timeout", "10"],
-        "worker": [sys.executable, "worker.py"],
     }
+    for n in range(1, workers + 1):
+        commands[f"worker-{n}"] = [sys.executable, "worker.py"]
+    return commands
 
 
 def main() -> int:

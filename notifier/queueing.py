@@ -2,6 +2,8 @@
 each job inside an app context."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Flask, current_app
 from rq import Queue
 from rq.job import Job
@@ -14,8 +16,8 @@ QUEUE_NAMES = ("default",)
 class AppJob(Job):
     """Runs the job function inside the Flask app context of ``AppJob.app``.
 
-    worker.py sets ``AppJob.app`` before forking, so every work horse inherits
-    an app with imported modules and configuration: nothing is imported per job.
+    worker.py sets ``AppJob.app`` once at start, so every job runs in an app
+    with imported modules and configuration: nothing is imported per job.
     """
 
     app: Flask | None = None
@@ -31,8 +33,27 @@ class AppJob(Job):
 
 
 def get_queue(name: str = "default") -> Queue:
-    """A queue on the web process's Redis client (short timeouts)."""
-    return Queue(name, connection=get_redis(), job_class=AppJob)
+    """A queue on the web process's Redis client (short timeouts).
+
+    One Queue object per app and name, reused while the Redis client is the
+    same (building one per request showed in the intake's profile)."""
+    connection = get_redis()
+    queues = current_app.extensions.setdefault("rq_queues", {})
+    cached = queues.get(name)
+    if cached is None or cached.connection is not connection:
+        cached = queues[name] = Queue(name, connection=connection, job_class=AppJob)
+    return cached
+
+
+def enqueue_calls(queue: Queue, calls: Iterable[tuple[str, tuple, str]]) -> None:
+    """Enqueue ``(function name, args, job id)`` jobs with RQ's own
+    ``enqueue_call``, all in one pipeline: one round trip whatever their number.
+
+    Raises RedisError when Redis is down (the caller's outbox covers that)."""
+    with queue.connection.pipeline() as pipe:
+        for func, args, job_id in calls:
+            queue.enqueue_call(func, args=tuple(args), job_id=job_id, pipeline=pipe)
+        pipe.execute()
 
 
 def worker_connection(app: Flask):

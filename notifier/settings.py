@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 
 from .config import InstanceSecrets, new_webhook_secret
 from .core.workhours import Schedule
@@ -114,3 +114,12 @@ def schedule() -> Schedule:
     if data:
         return Schedule.from_json(data)
     return Schedule.default(current_app.config["TIMEZONE"])
+
+
+def company_timezone() -> str:
+    """The time zone times are shown in: the working-hours one, else TIMEZONE.
+
+    Kept on ``g`` so a page that formats many times reads the setting once."""
+    if "company_timezone" not in g:
+        g.company_timezone = schedule().timezone
+    return g.company_timezone

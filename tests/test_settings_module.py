@@ -49,3 +49,16 @@ def test_regenerated_webhook_secret_is_seen_by_every_process(app):
         app.config["WEBHOOK_SECRET_FROM_ENV"] = True
         with pytest.raises(RuntimeError):
             settings.regenerate_webhook_secret()
+
+
+def test_company_timezone_follows_working_hours(app):
+    from notifier import settings
+    from notifier.core.workhours import Schedule
+
+    with app.app_context():
+        assert settings.company_timezone() == app.config["TIMEZONE"]
+    with app.app_context():
+        settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Yekaterinburg").to_json())
+        db.session.commit()
+    with app.app_context():
+        assert settings.company_timezone() == "Asia/Yekaterinburg"

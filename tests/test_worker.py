@@ -7,10 +7,10 @@ from notifier.models import Setting
 from notifier.queueing import get_queue
 from notifier.rqworker import HEARTBEAT_GRACE, JOB_MONITORING_INTERVAL, MAINTENANCE_INTERVAL, make_worker
 
-from .jobs_for_tests import record_context
+from .jobs_for_tests import outlive_heartbeats, record_context
 
 
-def test_job_runs_in_forked_horse_with_app_context(app, run_worker):
+def test_job_runs_in_the_worker_process_with_app_context(app, run_worker):
     with app.app_context():
         job = get_queue().enqueue(record_context, "ctx-check", job_id="ctx-check")
     run_worker()
@@ -18,7 +18,7 @@ def test_job_runs_in_forked_horse_with_app_context(app, run_worker):
         row = db.session.get(Setting, "ctx-check")
         assert row is not None, "the job did not run"
         assert row.value["testing"] is True
-        assert row.value["pid"] != os.getpid()  # ran in a forked work horse
+        assert row.value["pid"] == os.getpid()  # no work horse forked per job
         assert job.get_status(refresh=True) == "finished"
 
 
@@ -36,6 +36,20 @@ def test_abandoned_jobs_are_recovered_quickly(app):
     assert worker.get_heartbeat_ttl(J()) == JOB_MONITORING_INTERVAL + HEARTBEAT_GRACE
     # ...and an idle worker does run that pass: it waits for jobs no longer than one interval.
     assert worker.dequeue_timeout <= MAINTENANCE_INTERVAL
+
+
+def test_a_long_job_keeps_its_registry_entry_fresh(app):
+    """The heartbeat thread extends the running job's started-registry expiry,
+    so a live job is never taken for abandoned, however long it runs."""
+    with app.app_context():
+        get_queue().enqueue(outlive_heartbeats, "beats", 2.5, job_id="beats")
+    worker = make_worker(app)
+    worker.job_monitoring_interval = 1
+    worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
+    with app.app_context():
+        value = db.session.get(Setting, "beats").value
+    assert len(value["first"]) == len(value["last"]) == 1
+    assert value["last"][0] >= value["first"][0] + 1.5
 
 
 def test_embedded_redis_is_shared_and_persistent(tmp_path):

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, has_request_context, request
 
 from .. import errors
+from ..settings import company_timezone
 
 
 def init_app(app: Flask) -> None:
@@ -20,7 +21,7 @@ def init_app(app: Flask) -> None:
         """A UTC datetime shown in the company time zone."""
         if value is None:
             return "—"
-        return value.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime(fmt)
+        return value.astimezone(ZoneInfo(company_timezone())).strftime(fmt)
 
     @app.context_processor
     def _layout():

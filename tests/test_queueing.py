@@ -1,0 +1,34 @@
+"""queueing.enqueue_calls (the hot paths' enqueue, one pipeline) and the
+reused Queue object; the shipped worker runs what it queues."""
+from rq.job import Job
+
+from notifier.extensions import db
+from notifier.models import Setting
+from notifier.queueing import enqueue_calls, get_queue
+from notifier.redis_conn import get_redis
+
+from .jobs_for_tests import record_context
+
+FUNC = "tests.jobs_for_tests.record_context"
+
+
+def test_a_batch_goes_in_order_and_the_worker_runs_it(app, run_worker):
+    with app.app_context():
+        enqueue_calls(get_queue(), [(FUNC, (f"k{i}",), f"job-{i}") for i in range(3)])
+        assert get_queue().job_ids == ["job-0", "job-1", "job-2"]
+    run_worker()
+    with app.app_context():
+        assert {s.key for s in db.session.scalars(db.select(Setting))} == {"k0", "k1", "k2"}
+        assert all(Job.fetch(f"job-{i}", connection=get_redis()).get_status() == "finished" for i in range(3))
+
+
+def test_the_queue_object_is_reused_until_the_redis_client_changes(app):
+    with app.app_context():
+        first = get_queue()
+        assert get_queue() is first
+        app.extensions.pop("redis")
+        assert get_queue() is not first
+        assert get_queue().connection is get_redis()
+
+
+assert record_context  # imported so the work horse can import the job by name
