@@ -59,7 +59,7 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                 out.append(("2 e2e at 50/s POST->sink", t50["note"], "", "p99 <= 50 ms", _mark(t50)))
             highest = f"{r['highest_sustained_rate']}/s" if r["highest_sustained_rate"] else "none"
             tried = ", ".join(str(s["rate"]) for s in r["steps"])
-            out.append(("2 e2e highest sustained rate", f"{highest} (1 worker; tried {tried})", "", "", ""))
+            out.append(("2 e2e highest sustained rate", f"{highest} ({r['workers']} workers; tried {tried})", "", "", ""))
         else:
             na("2 e2e POST->sink", r, "; ".join(f"no-op job at {k}/s {_ms(v)}" for k, v in base.items()) or "-")
 
@@ -74,10 +74,6 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                 out.append((f"3 worker notifications/s, {w} proc", f"{res['notifications_per_s']:.0f}/s "
                             f"({res['per_worker_process']:.0f}/s per process)",
                             f"no-op jobs {base.get(w)}/s", target, mark))
-            d = r.get("diagnostic_no_fork")
-            if d:
-                out.append(("3 diagnostic: 1 proc, no fork/job", f"{d['notifications_per_s']:.0f}/s "
-                            "(RQ SimpleWorker; not shipped)", "", "", ""))
         else:
             na("3 worker notifications/s", r, "; ".join(f"no-op jobs {v}/s with {k} proc" for k, v in base.items()) or "-")
 
