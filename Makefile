@@ -1,9 +1,10 @@
-# Two commands: `make run` (the app on the embedded default) and `make test`.
+# Two commands: `make run` (the app on the embedded default) and `make test`;
+# `make bench` measures it (README «Benchmark»).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test worker web clean
+.PHONY: run test bench worker web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,11 @@ run: $(VENV)/.runtime
 ## Set up and run the whole test suite.
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Benchmark: prints a table, writes bench-results.json. BENCH_ARGS="--db postgres", "--db both", "--quick".
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || echo "* wrk is not installed: intake will be measured with a slower Python load generator (Debian: apt-get install -y wrk)"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 web: $(VENV)/.runtime
 	$(BIN)/flask --app app run --port 8000

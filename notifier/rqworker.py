@@ -37,6 +37,16 @@ MAINTENANCE_INTERVAL = 15
 class NotifierWorker(SimpleWorker):
     """Runs each job in this process; a thread beats while it runs."""
 
+    @property
+    def dequeue_timeout(self) -> int:
+        """An idle worker waits for jobs at most this long between maintenance passes.
+
+        RQ runs maintenance (abandoned jobs, taking over the scheduler of a dead
+        worker) only between two waits, and waits up to worker_ttl - 15 = 405 s:
+        after a crash on a quiet queue, the abandoned job stayed "started" (so no
+        sweep re-queued it) for minutes. `make bench` found it (issue 7)."""
+        return MAINTENANCE_INTERVAL
+
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         return self.job_monitoring_interval + HEARTBEAT_GRACE
 

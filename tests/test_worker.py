@@ -34,6 +34,8 @@ def test_abandoned_jobs_are_recovered_quickly(app):
     # maintenance pass re-queues it: about 30 s in all, not RQ's ~11 minutes.
     assert worker.get_heartbeat_ttl(J()) + MAINTENANCE_INTERVAL <= 35
     assert worker.get_heartbeat_ttl(J()) == JOB_MONITORING_INTERVAL + HEARTBEAT_GRACE
+    # ...and an idle worker does run that pass: it waits for jobs no longer than one interval.
+    assert worker.dequeue_timeout <= MAINTENANCE_INTERVAL
 
 
 def test_a_long_job_keeps_its_registry_entry_fresh(app):

@@ -7,6 +7,7 @@ The API is exempt from CSRF; the browser UI is not.
 from __future__ import annotations
 
 import hmac
+import os
 from contextlib import contextmanager
 from typing import Callable
 
@@ -107,6 +108,9 @@ def status():
 
 def init_app(app: Flask) -> None:
     from . import routes  # noqa: F401  (endpoint modules register on bp)
+
+    if os.environ.get("BENCH_BARE_ENDPOINT") == "1":  # `make bench` only: its intake baseline
+        from . import bench  # noqa: F401
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

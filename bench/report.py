@@ -1,0 +1,146 @@
+"""The printed table: each figure, its same-run baseline, the target and a mark."""
+from __future__ import annotations
+
+from . import profile
+
+
+def _mark(target: dict | None) -> str:
+    if not target:
+        return ""
+    return "PASS" if target.get("pass") else "MISS"
+
+
+def _ms(s: dict | None) -> str:
+    if not s or s.get("p50_ms") is None:
+        return "-"
+    parts = [f"p50 {s['p50_ms']:.1f}"]
+    if "p95_ms" in s and s.get("p95_ms") is not None:
+        parts.append(f"p95 {s['p95_ms']:.1f}")
+    parts.append(f"p99 {s['p99_ms']:.1f} ms")
+    return " / ".join(parts)
+
+
+def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
+    """(measurement, value, baseline, target, mark) rows for one database's results."""
+    out: list[tuple[str, str, str, str, str]] = []
+
+    def na(name: str, res: dict, baseline: str = "-"):
+        word = "FAILED" if res.get("status") == "error" else "NOT MEASURED"
+        out.append((name, f"{word} (see below)", baseline, "", "n/a"))
+
+    r = m.get("intake")
+    if r:
+        bare = r.get("bare")
+        b = f"bare {bare['events_per_s']:.0f}/s, {_ms(bare)}" if bare else "-"
+        gen = f" [{r['load_generator']}]"
+        if r["status"] == "ok":
+            i, t = r["intake"], r["targets"]
+            out.append(("1 intake events/s" + gen, f"{i['events_per_s']:.0f}/s, {_ms(i)}", b,
+                        ">= 1500/s", _mark(t["events_per_s"])))
+            out.append(("1 intake / bare", f"{r['ratio']:.2f}x", "1.00x", ">= 0.5x", _mark(t["ratio_to_bare"])))
+            if r.get("note"):
+                out.append(("  note", r["note"], "", "", ""))
+        else:
+            na("1 intake events/s" + gen, r, b)
+
+    r = m.get("end_to_end")
+    if r:
+        base = (r.get("baseline") or {}).get("per_rate", {})
+        if r["status"] == "ok":
+            for s in r["steps"]:
+                mark, target = "", ""
+                if s["rate"] == 50:
+                    target, mark = "p99 <= 50 ms", _mark(r["targets"]["p99_at_50_per_s_ms"])
+                lost = f"; {s['lost']} of {s['expected']} not in by {s['drain_s']:.0f} s" if s["lost"] else ""
+                out.append((f"2 e2e at {s['rate']}/s POST->sink", _ms(s["all"]) + lost,
+                            "no-op job " + _ms(base.get(str(s["rate"]))), target, mark))
+            t50 = r["targets"]["p99_at_50_per_s_ms"]
+            if t50.get("note"):
+                out.append(("2 e2e at 50/s POST->sink", t50["note"], "", "p99 <= 50 ms", _mark(t50)))
+            highest = f"{r['highest_sustained_rate']}/s" if r["highest_sustained_rate"] else "none"
+            tried = ", ".join(str(s["rate"]) for s in r["steps"])
+            out.append(("2 e2e highest sustained rate", f"{highest} ({r['workers']} workers; tried {tried})", "", "", ""))
+        else:
+            na("2 e2e POST->sink", r, "; ".join(f"no-op job at {k}/s {_ms(v)}" for k, v in base.items()) or "-")
+
+    r = m.get("worker_throughput")
+    if r:
+        base = (r.get("baseline") or {}).get("jobs_per_s_by_workers", {})
+        if r["status"] == "ok":
+            for w, res in r["by_workers"].items():
+                target, mark = "", ""
+                if int(w) == r["box_workers"]:
+                    target, mark = ">= 300/s on the box", _mark(r["targets"]["box_notifications_per_s"])
+                out.append((f"3 worker notifications/s, {w} proc", f"{res['notifications_per_s']:.0f}/s "
+                            f"({res['per_worker_process']:.0f}/s per process)",
+                            f"no-op jobs {base.get(w)}/s", target, mark))
+        else:
+            na("3 worker notifications/s", r, "; ".join(f"no-op jobs {v}/s with {k} proc" for k, v in base.items()) or "-")
+
+    r = m.get("decision_cost")
+    if r:
+        if r["status"] == "ok":
+            sizes = list(r["by_rules"].values())
+            base = sizes[0]
+            for s in sizes[1:]:
+                last = s is sizes[-1]
+                out.append((f"4 decision per event, {s['rules']:,} rules", _ms(s),
+                            f"{base['rules']} rules {_ms(base)}",
+                            "same within noise (<= 1.25x)" if last else "",
+                            _mark(r["targets"]["same_within_noise"]) if last else ""))
+        else:
+            na("4 decision per event", r)
+
+    r = m.get("rules_page")
+    if r:
+        b = "empty page " + _ms(r.get("baseline"))
+        if r["status"] == "ok":
+            out.append((f"5 rules page, {r['rules']:,} rules", _ms(r["with_rules"]), b, "<= 150 ms",
+                        _mark(r["targets"]["server_time_ms"])))
+        else:
+            na(f"5 rules page, {r.get('rules', 0):,} rules", r, b)
+
+    r = m.get("recovery")
+    if r:
+        if r["status"] == "ok":
+            t, b = r["targets"], r["baseline"]
+            secs = f"NOT all in after {r['wait_s']:.0f} s" if r["recovery_s"] is None else f"{r['recovery_s']:.1f} s"
+            each = ", ".join("-" if k["seconds_until_all_done"] is None else f"{k['seconds_until_all_done']:.0f}"
+                             for k in r["kills"])
+            jobs = sum(len(k.get("abandoned_jobs", [])) for k in r["kills"])
+            out.append(("6 recovery after SIGKILL", f"all done {secs} after the kill (worst of {len(r['kills'])}: "
+                        f"{each} s; {jobs} started jobs abandoned)",
+                        f"no kill: all done {b['seconds_until_all_done']} s after the same point",
+                        "<= 60 s", _mark(t["done_within_s"])))
+            missing = "lost" if r["complete"] else "not arrived"
+            out.append((f"6 recovery {missing} / duplicated", f"{r['lost']} / {r['duplicated']} of {r['expected']}",
+                        f"no kill: {b['lost']} / {b['duplicated']}", "0 / 0",
+                        "PASS" if t["lost"]["pass"] and t["duplicated"]["pass"] else "MISS"))
+        else:
+            na("6 recovery after SIGKILL", r)
+    return out
+
+
+def table(results: dict) -> str:
+    lines = []
+    for db_name, res in results["runs"].items():
+        lines.append(f"\n== {db_name}: {res['database']} + {res['redis']}; gunicorn --workers "
+                     f"{res['web_workers']}; {res['seconds']:.0f} s ==")
+        if res.get("error"):
+            lines.append("  FAILED: " + res["error"])
+        body = rows(res["measurements"])
+        head = ("measurement", "value", "baseline (same run)", "target", "")
+        widths = [min(60, max(len(r[i]) for r in body + [head])) for i in range(5)]
+        fmt = "  ".join("{:<%d}" % w for w in widths)
+        lines.append(fmt.format(*head))
+        lines.append(fmt.format(*("-" * w for w in widths)))
+        for row in body:
+            lines.append(fmt.format(*row).rstrip())
+        for name, r in res["measurements"].items():
+            if r.get("status") != "ok":
+                lines.append(f"  {name}: {r.get('reason')}")
+        for name, r in res["measurements"].items():
+            if r.get("profile") and "error" not in r["profile"]:
+                lines.append(f"\n  profile of {name} (py-spy; raw stacks: {r['profile_raw']}):")
+                lines += profile.text(r["profile"])
+    return "\n".join(lines)
