@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 15
 NEW_GRACE = timedelta(seconds=5)
-STALE_AFTER = timedelta(seconds=60)
+STALE_AFTER = timedelta(seconds=20)  # a job's liveness is checked at most this often
 BATCH = 500
 MAX_PER_PASS = 20 * BATCH  # after a long outage: the rest next pass, so one pass stays well under LOCK_TTL
 LOCK_KEY = "outbox:sweep-lock"

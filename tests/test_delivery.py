@@ -253,3 +253,31 @@ def test_sweep_waits_for_a_dead_workers_lease_to_run_out(app, smtp_server, fake_
         db.session.commit()
     run_jobs(app)
     assert len(smtp_server.messages) == 1
+
+
+def test_sweep_frees_the_lease_of_a_job_rq_gave_up_on(app, smtp_server, fake_telegram):
+    """A killed worker's job is marked failed by RQ (abandoned) within ~30 s:
+    its delivery is queued again without waiting for the lease to run out.
+    A job still "started" (a live send) or missing (Redis lost it) keeps its lease."""
+    from rq.job import Job
+
+    _, email_id, telegram_id = setup(app, smtp_server, fake_telegram)
+    with app.app_context():
+        now = utcnow()
+        for delivery_id in (email_id, telegram_id):
+            delivery(delivery_id).locked_until = now + timedelta(seconds=50)
+            db.session.commit()
+        dl.enqueue([email_id, telegram_id])
+        queue = get_queue()
+        for delivery_id, status in ((email_id, "failed"), (telegram_id, "started")):
+            job = Job.fetch(dl.job_id(delivery_id), connection=queue.connection)
+            queue.remove(job.id)
+            job.set_status(status)
+        assert dl.requeue_stale(now=now) == 1
+        assert delivery(email_id).locked_until is None
+        assert delivery(telegram_id).locked_until is not None
+        assert queue.job_ids == [dl.job_id(email_id)]
+        Job.fetch(dl.job_id(telegram_id), connection=queue.connection).delete()
+        assert dl.requeue_stale(now=now) == 0  # missing job: wait for the lease
+    run_jobs(app)
+    assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 0

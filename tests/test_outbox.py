@@ -58,7 +58,7 @@ def test_lost_jobs_are_queued_again_waiting_ones_are_not(app):
         lost = stored("lost", timedelta(minutes=10), queued_age=timedelta(minutes=10))
         waiting = stored("waiting", timedelta(minutes=10), queued_age=timedelta(minutes=10))
         failed = stored("failed", timedelta(minutes=10), queued_age=timedelta(minutes=10))
-        recent = stored("recent", timedelta(seconds=20), queued_age=timedelta(seconds=20))
+        recent = stored("recent", timedelta(seconds=10), queued_age=timedelta(seconds=10))
         enqueue_processing([waiting, failed])
         job = Job.fetch(f"event-{failed}", connection=get_redis())
         Queue("default", connection=get_redis()).remove(job)
