@@ -35,7 +35,7 @@ from .core import retry_policy
 from .extensions import db
 from .models import Delivery, Subscriber, utcnow
 from .notification import Notification, build
-from .queueing import get_queue
+from .queueing import discard_job, get_queue
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _enqueue(queue: Queue, ids: list[int], replace: frozenset[str] = frozenset()
     old_jobs = [job for job in Job.fetch_many([job_id(i) for i in old], connection=conn) if job]
     with conn.pipeline() as pipe:
         for job in old_jobs:
-            job.delete(pipeline=pipe)
+            discard_job(job, pipeline=pipe)
         queue.enqueue_many([
             Queue.prepare_data(deliver, (i,), job_id=job_id(i), timeout=JOB_TIMEOUT,
                                result_ttl=0, failure_ttl=FAILURE_TTL,

@@ -31,6 +31,7 @@ from . import delivery
 from .extensions import db
 from .intake import enqueue_processing, process_job_id
 from .models import Event, utcnow
+from .queueing import discard_job
 from .redis_conn import get_redis
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _job_alive(job: Job | None) -> bool:
         return False
     if job.get_status(refresh=False) in _ALIVE:
         return True
-    job.delete()  # finished/failed/stopped but the event is unprocessed: start afresh
+    discard_job(job)  # finished/failed/stopped but the event is unprocessed: start afresh
     return False
 
 

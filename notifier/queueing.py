@@ -56,6 +56,23 @@ def enqueue_calls(queue: Queue, calls: Iterable[tuple[str, tuple, str]]) -> None
         pipe.execute()
 
 
+def discard_job(job: Job, pipeline=None) -> None:
+    """Delete a finished, failed or abandoned job so its id can be queued again.
+
+    RQ 3's ``Job.delete`` raises ValueError for a job abandoned by a killed
+    worker (its execution record has expired); then the job's registries and
+    keys are removed without it."""
+    try:
+        job.delete(pipeline=pipeline)
+    except ValueError:
+        from rq.results import Result
+
+        target = pipeline if pipeline is not None else job.connection
+        job._remove_from_registries(pipeline=pipeline, remove_from_queue=True)
+        target.delete(job.key, job.dependents_key, job.dependencies_key, Result.get_key(job.id),
+                      job.execution_registry.key)
+
+
 def worker_connection(app: Flask):
     """The worker blocks on Redis for new jobs, so no short socket timeout there."""
     return connect(app.config["REDIS_URL"], socket_timeout=None)

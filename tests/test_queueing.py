@@ -32,3 +32,24 @@ def test_the_queue_object_is_reused_until_the_redis_client_changes(app):
 
 
 assert record_context  # imported so the work horse can import the job by name
+
+
+def test_discard_job_whose_execution_record_expired(app):
+    """A killed worker's job can list an execution whose record has expired;
+    RQ's Job.delete raises then, discard_job still removes the job."""
+    import time
+
+    import pytest
+
+    from notifier.queueing import discard_job
+
+    with app.app_context():
+        queue = get_queue()
+        job = queue.enqueue_call(FUNC, args=("x",), job_id="abandoned")
+        get_redis().zadd(job.execution_registry.key, {"gone-execution": time.time() + 60})
+        with pytest.raises(ValueError):
+            Job.fetch("abandoned", connection=get_redis()).delete()
+        discard_job(Job.fetch("abandoned", connection=get_redis()))
+        assert not get_redis().exists(job.key) and queue.job_ids == []
+        enqueue_calls(queue, [(FUNC, ("again",), "abandoned")])
+        assert queue.job_ids == ["abandoned"]
