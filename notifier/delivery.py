@@ -125,13 +125,12 @@ def requeue_stale(now: datetime | None = None) -> int:
     """For the outbox sweep: queue open deliveries whose job was lost; returns how many.
 
     Pending for more than a minute, or retrying and due, with no lease held;
-    and, without waiting for their lease to run out, those whose job RQ has
-    given up on (a killed worker's job is marked failed within ~30 s).
+    and at once those whose job RQ has given up on (``_abandoned``).
     Raises if Redis is down (the sweep runs again later).
     """
     now = now or utcnow()
     queue = get_queue()
-    abandoned = _break_abandoned_leases(queue, now)
+    abandoned = _abandoned(queue)
     ids = list(db.session.scalars(
         select(Delivery.id).where(
             or_(and_(Delivery.status == "pending", Delivery.created_at < now - STALE_PENDING),
@@ -142,32 +141,36 @@ def requeue_stale(now: datetime | None = None) -> int:
     return _enqueue(queue, ids, replace=frozenset({"started"})) if ids else 0
 
 
-def _break_abandoned_leases(queue: Queue, now: datetime) -> list[int]:
-    """Free the leases of open deliveries whose job is failed or stopped: no
-    worker is sending them (a live send keeps its job "started"). A missing
-    job proves nothing (Redis may have lost it), so those wait for the lease."""
+def _abandoned(queue: Queue) -> list[int]:
+    """Open deliveries whose job is failed or stopped, e.g. abandoned by a
+    killed worker (RQ marks it failed within ~30 s): queue them now, without
+    waiting for their age or lease. Their leases are freed: no worker is
+    sending them (a live send keeps its job "started"). A missing job proves
+    nothing (Redis may have lost it), so those wait for the lease."""
     rows = db.session.execute(
         select(Delivery.id, Delivery.locked_until)
-        .where(Delivery.status.in_(OPEN), Delivery.locked_until >= now)
-        .order_by(Delivery.id).limit(SWEEP_BATCH)).all()
+        .where(Delivery.status.in_(OPEN)).order_by(Delivery.id).limit(SWEEP_BATCH)).all()
     if not rows:
         return []
     with queue.connection.pipeline(transaction=False) as pipe:
         for delivery_id, _ in rows:
             pipe.hget(Job.key_for(job_id(delivery_id)), "status")
         statuses = pipe.execute()
-    freed = []
+    found = []
     for (delivery_id, locked_until), status in zip(rows, statuses):
-        if (status.decode() if isinstance(status, bytes) else status) in ("failed", "stopped", "canceled"):
+        if (status.decode() if isinstance(status, bytes) else status) not in ("failed", "stopped", "canceled"):
+            continue
+        if locked_until is not None:
             result = db.session.execute(
                 update(Delivery).where(Delivery.id == delivery_id, Delivery.locked_until == locked_until)
                 .values(locked_until=None).execution_options(synchronize_session=False))
-            if result.rowcount == 1:
-                freed.append(delivery_id)
+            if result.rowcount != 1:
+                continue
+        found.append(delivery_id)
     db.session.commit()
-    if freed:
-        log.info("deliveries %s: their jobs were abandoned; leases freed", freed)
-    return freed
+    if found:
+        log.info("deliveries %s: their jobs were abandoned; queued again", found)
+    return found
 
 
 def _lease_free(now: datetime):

@@ -281,3 +281,20 @@ def test_sweep_frees_the_lease_of_a_job_rq_gave_up_on(app, smtp_server, fake_tel
         assert dl.requeue_stale(now=now) == 0  # missing job: wait for the lease
     run_jobs(app)
     assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 0
+
+
+def test_sweep_queues_a_fresh_delivery_whose_job_was_abandoned_before_its_claim(app, smtp_server, fake_telegram):
+    """Killed after RQ started the job but before the claim: no lease, and the
+    row is younger than a minute; RQ marked the job failed, so it goes now."""
+    from rq.job import Job
+
+    _, email_id, telegram_id = setup(app, smtp_server, fake_telegram)
+    with app.app_context():
+        dl.enqueue([email_id, telegram_id])
+        queue = get_queue()
+        job = Job.fetch(dl.job_id(email_id), connection=queue.connection)
+        queue.remove(job.id)
+        job.set_status("failed")
+        assert dl.requeue_stale() == 1
+    run_jobs(app)
+    assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
