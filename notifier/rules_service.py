@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from .core import phones
 from .core.criteria import Criteria, CriteriaError, criteria_to_json, merge_changes, parse_criteria, summary
 from .extensions import db
+from .paging import PER_PAGE, Page, paginate
 from .models import Rule, Subscriber
 from .subscriber_search import matching
 
@@ -209,23 +210,6 @@ def delete(rules: Iterable[Rule]) -> int:
 # ------------------------------------------------------------------ listing
 
 
-@dataclass(frozen=True)
-class Page:
-    rules: list[Rule]
-    total: int  # matching the filter
-    page: int
-    pages: int
-    per_page: int
-
-    @property
-    def first(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.rules else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.rules) - 1 if self.rules else 0
-
-
 def _filtered(stmt: Select, query: str | None, subscriber_id: int | None) -> Select:
     condition = matching(query)
     if condition is not None:
@@ -235,16 +219,13 @@ def _filtered(stmt: Select, query: str | None, subscriber_id: int | None) -> Sel
     return stmt
 
 
-def list_page(query: str | None = None, page: int = 1, per_page: int = 50,
+def list_page(query: str | None = None, page: str | None = None, per_page: int = PER_PAGE,
               subscriber_id: int | None = None) -> Page:
     """Rules ordered by employee then age, one page; the subscriber loaded in the same query."""
-    total = db.session.scalar(_filtered(select(func.count(Rule.id)), query, subscriber_id)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
     stmt = _filtered(
         select(Rule).join(Rule.subscriber).options(joinedload(Rule.subscriber)), query, subscriber_id
-    ).order_by(Subscriber.name, Subscriber.number_key, Rule.id).offset((page - 1) * per_page).limit(per_page)
-    return Page(list(db.session.scalars(stmt)), total, page, pages, per_page)
+    ).order_by(Subscriber.name, Subscriber.number_key, Rule.id)
+    return paginate(stmt, page, per_page)
 
 
 def count_all() -> int:

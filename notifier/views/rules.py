@@ -26,7 +26,6 @@ from ..subscriber_search import search
 
 bp = Blueprint("rules", __name__)
 
-PER_PAGE = 50
 MAX_RESULTS = 8
 CHANGED = "rules-changed"  # HX-Trigger: the list reloads itself
 CLOSE = "rule-dialog-close"  # HX-Trigger: rules.js closes the dialog
@@ -65,8 +64,7 @@ def index():
 def _listing() -> dict:
     q = clean_query(request.args.get("q"))
     subscriber = db.session.get(Subscriber, _int(request.args.get("subscriber"), 0) or 0)
-    page = service.list_page(q, _int(request.args.get("page"), 1) or 1, PER_PAGE,
-                             subscriber.id if subscriber else None)
+    page = service.list_page(q, request.args.get("page"), subscriber_id=subscriber.id if subscriber else None)
     return {"p": page, "q": q, "subscriber": subscriber, "total_all": service.count_all(),
             "summary": service.rule_summary}
 
