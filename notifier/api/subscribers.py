@@ -16,7 +16,8 @@ from ..people_fields import query
 from . import ApiError, bp, json_body, saving
 
 
-def _get(subscriber_id: int) -> Subscriber:
+def get_or_404(subscriber_id: int) -> Subscriber:
+    """The subscriber, or the API's 404 (also used by the Telegram link endpoints)."""
     subscriber = db.session.get(Subscriber, subscriber_id)
     if subscriber is None:
         raise ApiError(404, "абонент не найден")
@@ -39,12 +40,12 @@ def subscribers_create():
 
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscribers_get(subscriber_id: int):
-    return service.to_json(_get(subscriber_id))
+    return service.to_json(get_or_404(subscriber_id))
 
 
 @bp.patch("/subscribers/<int:subscriber_id>")
 def subscribers_update(subscriber_id: int):
-    subscriber = _get(subscriber_id)
+    subscriber = get_or_404(subscriber_id)
     data = json_body()
     with saving(service.commit):
         service.update(subscriber, data, partial=True)
@@ -53,6 +54,6 @@ def subscribers_update(subscriber_id: int):
 
 @bp.delete("/subscribers/<int:subscriber_id>")
 def subscribers_delete(subscriber_id: int):
-    service.delete(_get(subscriber_id))
+    service.delete(get_or_404(subscriber_id))
     db.session.commit()
     return "", 204

@@ -10,24 +10,17 @@ from .. import channel_checks
 from .. import telegram_bot as bot
 from .. import telegram_link as link
 from ..extensions import db
-from ..models import Subscriber
 from ..telegram_api import TelegramError
+from .subscribers import get_or_404
 from . import ApiError, bp, token_exempt
 
 WEBHOOK_REPLY_WAIT = 5  # a web request waits at most this for Telegram's 429 retry_after
 
 
-def _subscriber(subscriber_id: int) -> Subscriber:
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        raise ApiError(404, "абонент не найден")
-    return subscriber
-
-
 @bp.post("/subscribers/<int:subscriber_id>/telegram-link")
 def telegram_link_create(subscriber_id: int):
     """A new personal deep link (the previous one stops working)."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = get_or_404(subscriber_id)
     try:
         url, expires_at = link.new_link(subscriber)
     except link.NotConfigured:
@@ -43,7 +36,7 @@ def telegram_link_create(subscriber_id: int):
 @bp.delete("/subscribers/<int:subscriber_id>/telegram-link")
 def telegram_link_delete(subscriber_id: int):
     """Unlink the employee's chat and revoke an unused link."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = get_or_404(subscriber_id)
     link.revoke(subscriber, "Отвязан администратором")
     db.session.commit()
     return "", 204
