@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from notifier.extensions import db
 from notifier.models import Subscriber
 
-
-def fuzz(examples: int):
-    return settings(max_examples=examples, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+from .test_events_fuzz import fuzz, json_values, phone_like
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=10,
-)
-phone_like = st.from_regex(r"\A[+8 ()\-0-9a-z*#]{0,24}\Z")
 KEYS = ["number", "name", "email", "telegram", "numbers", "vip", "subscribers", "types", "time",
         "callers", "mode", "period", "ids", "action", "changes", "timezone", "week", "holidays"]
 values = st.one_of(json_values, phone_like, st.lists(phone_like, max_size=3),
