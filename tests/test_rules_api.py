@@ -2,9 +2,10 @@
 import pytest
 
 from notifier.core.criteria import parse_criteria
-from notifier.core.phones import normalize
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
+
+from .rules_data import add_subscriber
 
 CONTRACT_BODY = {
     "subscribers": ["101", "102"],
@@ -13,13 +14,6 @@ CONTRACT_BODY = {
                                           "start_date": "2026-12-30", "end_date": "2027-01-08"}},
     "callers": {"mode": "listed", "numbers": ["+7 902 385 52 70", "101"]},
 }
-
-
-def add_subscriber(number, name="", **fields):
-    sub = Subscriber(number=number, number_key=normalize(number), name=name, **fields)
-    db.session.add(sub)
-    db.session.commit()
-    return sub.id
 
 
 @pytest.fixture

@@ -6,27 +6,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from notifier.core.phones import normalize
 from notifier.extensions import db
-from notifier.models import Rule, Subscriber
-from notifier.rules_service import stored
+from notifier.models import Rule
 from notifier.core.criteria import parse_criteria
 
+from .rules_data import add_rule, add_subscriber
+
 HTMX = {"HX-Request": "true"}
-
-
-def add_subscriber(number, name="", **fields):
-    sub = Subscriber(number=number, number_key=normalize(number), name=name, **fields)
-    db.session.add(sub)
-    db.session.commit()
-    return sub.id
-
-
-def add_rule(subscriber_id, **body):
-    rule = Rule(subscriber_id=subscriber_id, criteria=stored(parse_criteria({"types": ["missed_calls"], **body})))
-    db.session.add(rule)
-    db.session.commit()
-    return rule.id
 
 
 @pytest.fixture

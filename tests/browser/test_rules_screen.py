@@ -4,20 +4,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from notifier.core.criteria import parse_criteria
-from notifier.core.phones import normalize
 from notifier.extensions import db
-from notifier.models import Rule, Subscriber
-from notifier.rules_service import stored
+from notifier.models import Rule
+
+from ..rules_data import add_rule, add_subscriber
 
 pytestmark = pytest.mark.browser
-
-
-def add_subscriber(number, name, **fields):
-    sub = Subscriber(number=number, number_key=normalize(number), name=name, **fields)
-    db.session.add(sub)
-    db.session.commit()
-    return sub.id
 
 
 @pytest.fixture
@@ -32,10 +24,8 @@ def people(app):
 
 def add_rules(app, *subscriber_ids, **body):
     with app.app_context():
-        criteria = stored(parse_criteria({"types": ["missed_calls"], **body}))
         for sid in subscriber_ids:
-            db.session.add(Rule(subscriber_id=sid, criteria=criteria))
-        db.session.commit()
+            add_rule(sid, **body)
 
 
 def saved(app):
