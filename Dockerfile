@@ -12,4 +12,4 @@ USER notifier
 VOLUME /app/instance
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)"
-CMD ["python", "-m", "notifier.launcher"]
+CMD ["python", "-m", "notifier.runtime.launcher"]

@@ -20,7 +20,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## Set up and run web + worker at http://127.0.0.1:8000 (SQLite + embedded Redis unless configured).
 run: $(VENV)/.runtime
-	$(BIN)/python -m notifier.launcher
+	$(BIN)/python -m notifier.runtime.launcher
 
 ## Set up and run the whole test suite.
 test: $(VENV)/.dev

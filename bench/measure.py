@@ -57,12 +57,12 @@ def unavailable(reason: str, **extra) -> dict:
 def engine_parts() -> dict[str, str | None]:
     """For each engine part: None when present, else why it is missing."""
     missing: dict[str, str | None] = {}
-    processing = importlib.import_module("notifier.processing")
-    delivery = importlib.import_module("notifier.delivery")
+    processing = importlib.import_module("notifier.pipeline.processing")
+    delivery = importlib.import_module("notifier.pipeline.delivery")
     missing["processing"] = None if callable(getattr(processing, "process_event", None)) else \
-        "notifier.processing.process_event is not on main yet"
+        "notifier.pipeline.processing.process_event is not on main yet"
     missing["delivery"] = None if callable(getattr(delivery, "deliver", None)) else \
-        "notifier.delivery.deliver is not on main yet"
+        "notifier.pipeline.delivery.deliver is not on main yet"
     return missing
 
 
@@ -207,7 +207,7 @@ def _noop_jobs(stack: Stack, count: int, rate: float | None) -> list[tuple[float
     """Enqueue ``count`` no-op jobs (at ``rate``/s, or all at once); returns (enqueued, done) times."""
     from rq import Queue
 
-    from notifier.queueing import AppJob
+    from notifier.pipeline.queueing import AppJob
 
     from .jobs import DONE_KEY, noop
 
@@ -393,7 +393,7 @@ def decision_cost(stack: Stack, opts: Options) -> dict:
     missing = engine_parts()["processing"]
     if missing:
         return unavailable(missing + " (issue 5)")
-    from notifier.processing import process_event
+    from notifier.pipeline.processing import process_event
 
     stack.stop_workers()
     sizes = {}
@@ -481,7 +481,7 @@ def rules_page(stack: Stack, opts: Options) -> dict:
     an empty rules page (baseline), then the same page with 5,000 rules."""
     stack.reset_data()
     app = stack.app()
-    from notifier.auth import create_or_reset_admin
+    from notifier.web.auth import create_or_reset_admin
     from notifier.extensions import db
 
     with app.app_context():

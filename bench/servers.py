@@ -101,7 +101,7 @@ class Stack:
     def start(self) -> "Stack":
         if self.kind == "sqlite":
             self.database_url = "sqlite:///" + str(self.instance / "notifier.db")
-            from notifier.embedded_redis import EmbeddedRedis
+            from notifier.runtime.embedded_redis import EmbeddedRedis
 
             self.embedded = EmbeddedRedis(str(self.workdir / "redis")).start()  # as the launcher: AOF on
             self.redis_url = self.embedded.url
@@ -178,7 +178,7 @@ class Stack:
         return self._app
 
     def redis(self):
-        from notifier.redis_conn import connect
+        from notifier.runtime.redis_conn import connect
 
         return connect(self.redis_url, socket_timeout=None)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config as config_module
-from .extensions import csrf, db, init_db, mail, migrate
+from notifier import config as config_module
+from notifier.extensions import csrf, db, init_db, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,8 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from . import models  # noqa: F401  (register the tables with the metadata)
-    from . import api, auth, cli, security, views
+    from notifier import models  # noqa: F401  (register the tables with the metadata)
+    from notifier import api
+    from notifier.web import auth, security, views
+    from notifier.runtime import cli
 
     security.init_app(app)
     auth.init_app(app)

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from notifier.extensions import db
 
 
 def utcnow() -> datetime:
@@ -73,7 +73,7 @@ class ApiToken(db.Model):
 class Setting(db.Model):
     """Values an admin saves in the UI (SMTP, Telegram, poller offset...).
 
-    Environment variables win over these; see notifier.settings.
+    Environment variables win over these; see notifier.services.settings.
     """
 
     __tablename__ = "settings"

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from notifier import create_app
 from notifier.config import database_url
-from notifier.embedded_redis import EmbeddedRedis
+from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.extensions import db
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -76,8 +76,8 @@ def app(database_uri, redis_url, tmp_path):
         "WEBHOOK_SECRET_FROM_ENV": True,
         "SERVER_NAME": None,
     })
-    from notifier.queueing import AppJob
-    from notifier.redis_conn import get_redis
+    from notifier.pipeline.queueing import AppJob
+    from notifier.runtime.redis_conn import get_redis
 
     AppJob.app = app
     with app.app_context():
@@ -103,7 +103,7 @@ def client(app):
 
 @pytest.fixture
 def admin(app):
-    from notifier.auth import create_or_reset_admin
+    from notifier.web.auth import create_or_reset_admin
 
     with app.app_context():
         user = create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -140,7 +140,7 @@ def api_headers():
 @pytest.fixture
 def run_worker(app):
     """Run the shipped worker in burst mode until the queues are empty."""
-    from notifier.rqworker import make_worker
+    from notifier.pipeline.worker import make_worker
 
     def run(max_rounds: int = 5):
         for _ in range(max_rounds):

@@ -11,12 +11,12 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from notifier import settings
+from notifier.services import settings
 from notifier.core import phones
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Subscriber
-from notifier.queueing import get_queue
-from notifier.rqworker import make_worker
+from notifier.pipeline.queueing import get_queue
+from notifier.pipeline.worker import make_worker
 
 STARTED = "2026-11-25T10:15:03+03:00"
 

@@ -3,7 +3,7 @@ from notifier.core.criteria import parse_criteria
 from notifier.core.phones import normalize
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
-from notifier.rules_service import stored
+from notifier.services.rules import stored
 
 
 def add_subscriber(number, name="", **fields) -> int:

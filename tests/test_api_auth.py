@@ -3,7 +3,7 @@ import pytest
 
 from notifier.extensions import db
 from notifier.models import ApiToken, utcnow
-from notifier.security import token_digest
+from notifier.web.security import token_digest
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer wrong-token", "Basic dXNlcjpwYXNz", "bearer "])

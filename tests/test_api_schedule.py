@@ -1,7 +1,7 @@
 """GET/PUT /api/v1/schedule: the contract's JSON in and out, every error class."""
 import pytest
 
-from notifier import settings
+from notifier.services import settings
 from notifier.core.workhours import Schedule
 
 CONTRACT_EXAMPLE = {

@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from notifier.auth import new_setup_link
+from notifier.web.auth import new_setup_link
 from notifier.extensions import db
 from notifier.models import User
 

@@ -3,13 +3,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from notifier import delivery as dl
+from notifier.pipeline import delivery as dl
 from notifier.channels import Permanent, Transient
 from notifier.channels import telegram as tg_channel
 from notifier.models import Subscriber
-from notifier.notification import MISSED_CALL, VOICEMAIL, Notification
-from notifier.recordings import Recording
-from notifier.telegram_api import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
+from notifier.channels.notification import MISSED_CALL, VOICEMAIL, Notification
+from notifier.channels.recordings import Recording
+from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 
 from .notify_setup import add_contact, add_deliveries, add_subscriber, configure_telegram, delivery, missed_call
 

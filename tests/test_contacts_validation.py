@@ -1,8 +1,8 @@
 """The contact's clean() and number list as tables of cases (pure, no database)."""
 import pytest
 
-from notifier import contacts_service as service
-from notifier.people_fields import Invalid
+from notifier.services import contacts as service
+from notifier.services.people_fields import Invalid
 
 
 @pytest.mark.parametrize("raw, keys", [

@@ -8,7 +8,7 @@ HX = {"HX-Request": "true", "HX-Target": "contact-results"}
 
 
 def add(app, name, numbers, vip=False):
-    from notifier import contacts_service
+    from notifier.services import contacts as contacts_service
 
     with app.app_context():
         contact = contacts_service.create({"name": name, "numbers": numbers, "vip": vip})

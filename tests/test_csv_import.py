@@ -3,7 +3,7 @@ import codecs
 import io
 import re
 
-from notifier import contacts_service, subscribers_service
+from notifier.services import contacts as contacts_service, subscribers as subscribers_service
 from notifier.extensions import db
 from notifier.models import Contact, Rule, Subscriber
 
@@ -189,8 +189,8 @@ def test_apply_rolls_back_every_row_when_one_fails(app):
     """A number taken between planning and writing: the whole file is rolled back."""
     import pytest
 
-    from notifier import csv_io
-    from notifier.people_fields import Invalid
+    from notifier.services import csv_io
+    from notifier.services.people_fields import Invalid
 
     with app.app_context():
         plan = csv_io.plan_subscribers("Номер;Имя\n101;Первый\n102;Второй\n")

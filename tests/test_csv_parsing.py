@@ -3,9 +3,7 @@ import codecs
 
 import pytest
 
-from notifier.csv_io import (
-    CONTACT_COLUMNS, SUBSCRIBER_COLUMNS, CsvError, _safe, decode, read_table, sniff_delimiter,
-)
+from notifier.services.csv_io import CONTACT_COLUMNS, SUBSCRIBER_COLUMNS, CsvError, _safe, decode, read_table, sniff_delimiter
 
 TEXT = "Номер;Имя\n101;Иванов Иван\n"
 

@@ -1,11 +1,11 @@
 """Delivery jobs end to end on real parts: RQ worker, SMTP server, fake Telegram Bot API."""
 from datetime import timedelta
 
-from notifier import channel_checks
-from notifier import delivery as dl
+from notifier.channels import checks as channel_checks
+from notifier.pipeline import delivery as dl
 from notifier.extensions import db
 from notifier.models import Subscriber, utcnow
-from notifier.queueing import get_queue
+from notifier.pipeline.queueing import get_queue
 
 from .notify_setup import (
     add_deliveries, add_subscriber, configure_mail, configure_telegram, delivery, missed_call, run_jobs,
@@ -203,7 +203,7 @@ def test_retry_of_a_retrying_delivery_sends_now(app, smtp_server, fake_telegram)
 
 
 def make_worker_run(app):
-    from notifier.rqworker import make_worker
+    from notifier.pipeline.worker import make_worker
 
     make_worker(app).work(burst=True, with_scheduler=False, logging_level="WARNING")
 

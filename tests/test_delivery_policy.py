@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from notifier import delivery as dl
+from notifier.pipeline import delivery as dl
 from notifier.core import retry_policy as rp
 from notifier.extensions import db
 

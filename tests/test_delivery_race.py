@@ -2,7 +2,7 @@
 import threading
 import time
 
-from notifier import delivery as dl
+from notifier.pipeline import delivery as dl
 from tests.fakes.telegram_server import FakeTelegram
 
 from .notify_setup import add_deliveries, add_subscriber, configure_telegram, delivery, missed_call

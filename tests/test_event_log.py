@@ -1,10 +1,10 @@
-"""notifier.event_log: the queries and shapes behind the «Журнал» page and the API."""
+"""notifier.services.event_log: the queries and shapes behind the «Журнал» page and the API."""
 from datetime import timedelta
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from notifier import event_log
+from notifier.services import event_log
 from notifier.core import reasons
 from notifier.extensions import db
 from tests import event_log_data as data

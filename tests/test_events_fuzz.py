@@ -11,7 +11,7 @@ from sqlalchemy import select
 from notifier.core.events import DIRECTIONS, EVENT_TYPES, RESULTS, ROUTINGS
 from notifier.extensions import db
 from notifier.models import Decision, Event
-from notifier.processing import process_event
+from notifier.pipeline.processing import process_event
 
 from .conftest import WEBHOOK_SECRET
 from .webhook_signing import example, signed_headers

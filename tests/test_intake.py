@@ -12,12 +12,12 @@ import requests
 from rq import Queue
 from sqlalchemy import func, select
 
-from notifier import outbox
-from notifier.embedded_redis import EmbeddedRedis
+from notifier.pipeline import outbox
+from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.extensions import db
-from notifier.intake import MAX_BODY
+from notifier.pipeline.intake import MAX_BODY
 from notifier.models import Decision, Event, utcnow
-from notifier.redis_conn import get_redis
+from notifier.runtime.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET
 from .webhook_signing import example, post_event, signed_headers
@@ -205,7 +205,7 @@ def test_unsigned_garbage_is_401_not_400(client):
 
 def test_regenerated_secret_is_seen_at_once(app, client):
     """The secret from the instance file is cached, and the cache follows a regeneration."""
-    from notifier import settings
+    from notifier.services import settings
 
     app.config["WEBHOOK_SECRET_FROM_ENV"] = False
     with app.app_context():

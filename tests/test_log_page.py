@@ -5,7 +5,7 @@ import pytest
 
 from notifier.extensions import db
 from notifier.models import Delivery
-from notifier.queueing import QUEUE_NAMES, get_queue
+from notifier.pipeline.queueing import QUEUE_NAMES, get_queue
 from tests import event_log_data as data
 
 POLL = 'hx-trigger="every 2s"'

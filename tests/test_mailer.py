@@ -5,7 +5,8 @@ import socket
 import pytest
 from flask_mail import BadHeaderError, Message
 
-from notifier import mailer, settings
+from notifier.channels import mailer
+from notifier.services import settings
 from notifier.extensions import db
 
 

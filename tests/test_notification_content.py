@@ -1,6 +1,6 @@
 """What the notification says: the email as the SMTP server received it."""
-from notifier import delivery as dl
-from notifier import settings
+from notifier.pipeline import delivery as dl
+from notifier.services import settings
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
 

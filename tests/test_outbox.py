@@ -13,11 +13,11 @@ from rq import Queue
 from rq.job import Job
 from sqlalchemy import select
 
-from notifier import delivery, outbox
+from notifier.pipeline import delivery, outbox
 from notifier.extensions import db
-from notifier.intake import enqueue_processing
+from notifier.pipeline.intake import enqueue_processing
 from notifier.models import Decision, Event, utcnow
-from notifier.redis_conn import get_redis
+from notifier.runtime.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET
 from .webhook_signing import example

@@ -8,15 +8,15 @@ from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from notifier import settings
+from notifier.services import settings
 from notifier.core.criteria import criteria_to_json, parse_criteria
 from notifier.core.events import parse_event
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
-from notifier.intake import event_columns
+from notifier.pipeline.intake import event_columns
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber
-from notifier.processing import process_event
-from notifier.redis_conn import get_redis
+from notifier.pipeline.processing import process_event
+from notifier.runtime.redis_conn import get_redis
 
 from .webhook_signing import example, post_event
 
@@ -236,7 +236,7 @@ def test_deliveries_are_queued_one_job_each(app):
         ids = sorted(db.session.scalars(select(Delivery.id).where(Delivery.event_id == pk)))
         queue = Queue("default", connection=get_redis())
         assert sorted(queue.job_ids) == sorted(f"delivery-{i}" for i in ids)
-        assert {queue.fetch_job(f"delivery-{i}").func_name for i in ids} == {"notifier.delivery.deliver"}
+        assert {queue.fetch_job(f"delivery-{i}").func_name for i in ids} == {"notifier.pipeline.delivery.deliver"}
         assert {tuple(queue.fetch_job(f"delivery-{i}").args) for i in ids} == {(i,) for i in ids}
 
 

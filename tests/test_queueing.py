@@ -4,8 +4,8 @@ from rq.job import Job
 
 from notifier.extensions import db
 from notifier.models import Setting
-from notifier.queueing import enqueue_calls, get_queue
-from notifier.redis_conn import get_redis
+from notifier.pipeline.queueing import enqueue_calls, get_queue
+from notifier.runtime.redis_conn import get_redis
 
 from .jobs_for_tests import record_context
 
@@ -41,7 +41,7 @@ def test_discard_job_whose_execution_record_expired(app):
 
     import pytest
 
-    from notifier.queueing import discard_job
+    from notifier.pipeline.queueing import discard_job
 
     with app.app_context():
         queue = get_queue()

@@ -1,9 +1,9 @@
 """Voicemail recordings: only allowed hosts, at most 20 MB; the notification goes out anyway."""
 import pytest
 
-from notifier import delivery as dl
-from notifier import recordings
-from notifier.recordings import RecordingUnavailable
+from notifier.pipeline import delivery as dl
+from notifier.channels import recordings
+from notifier.channels.recordings import RecordingUnavailable
 
 from .notify_setup import (
     FileServer, add_deliveries, add_subscriber, configure_mail, configure_telegram, delivery, voicemail,

@@ -319,7 +319,7 @@ def test_pages_need_login(client):
 
 # ----------------------------------------------------------------- form <-> API body (pure)
 
-from notifier.views.rules import body_of, default_values, values_of  # noqa: E402
+from notifier.web.views.rules import body_of, default_values, values_of  # noqa: E402
 
 
 @pytest.mark.parametrize("fields, body", [

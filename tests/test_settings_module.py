@@ -1,7 +1,7 @@
 """Effective settings: environment first, then UI-saved values, then defaults."""
 import pytest
 
-from notifier import settings
+from notifier.services import settings
 from notifier.config import InstanceSecrets
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
@@ -52,7 +52,7 @@ def test_regenerated_webhook_secret_is_seen_by_every_process(app):
 
 
 def test_company_timezone_follows_working_hours(app):
-    from notifier import settings
+    from notifier.services import settings
     from notifier.core.workhours import Schedule
 
     with app.app_context():

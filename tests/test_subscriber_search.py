@@ -3,7 +3,7 @@ import pytest
 
 from notifier.extensions import db
 from notifier.models import Subscriber
-from notifier.subscriber_search import search
+from notifier.services.subscriber_search import search
 
 PEOPLE = [
     dict(number="101", number_key="101", name="Иванов Иван", email="ivanov@example.com", telegram="@ivan_tg"),

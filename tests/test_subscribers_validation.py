@@ -1,8 +1,8 @@
 """Field checks and the employee's clean() as tables of cases (pure, no database)."""
 import pytest
 
-from notifier import people_fields as f
-from notifier import subscribers_service as service
+from notifier.services import people_fields as f
+from notifier.services import subscribers as service
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from notifier import settings
-from notifier import telegram_bot as bot
+from notifier.services import settings
+from notifier.telegram import bot
 from notifier.extensions import db
 from notifier.models import Subscriber
-from notifier.security import token_digest
+from notifier.web.security import token_digest
 
 HX = {"HX-Request": "true"}
 

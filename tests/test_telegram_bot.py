@@ -7,14 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from notifier import channel_checks, settings
-from notifier import telegram_bot as bot
-from notifier import telegram_link as link
+from notifier.channels import checks as channel_checks
+from notifier.services import settings
+from notifier.telegram import bot
+from notifier.telegram import link
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber, utcnow
-from notifier.redis_conn import get_redis
-from notifier.security import token_digest
-from notifier.telegram_poller import AUTH_BACKOFF, IDLE, LOCK_RETRY, Poller
+from notifier.runtime.redis_conn import get_redis
+from notifier.web.security import token_digest
+from notifier.telegram.poller import AUTH_BACKOFF, IDLE, LOCK_RETRY, Poller
 
 CHAT = 5550001
 

@@ -5,8 +5,8 @@ import signal
 import subprocess
 import sys
 
-from notifier import settings
-from notifier import telegram_link as link
+from notifier.services import settings
+from notifier.telegram import link
 from notifier.extensions import db
 from notifier.models import Subscriber
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from notifier import settings
+from notifier.services import settings
 from notifier.core.workhours import Schedule
 
 

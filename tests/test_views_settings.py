@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from notifier import settings
+from notifier.services import settings
 from notifier.extensions import db
 from notifier.models import ApiToken, Event, Subscriber
-from notifier.security import token_digest
+from notifier.web.security import token_digest
 from tests.conftest import WEBHOOK_SECRET
 
 

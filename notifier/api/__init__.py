@@ -14,9 +14,9 @@ from typing import Callable
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from ..extensions import csrf, db
-from ..models import ApiToken, utcnow
-from ..security import token_digest
+from notifier.extensions import csrf, db
+from notifier.models import ApiToken, utcnow
+from notifier.web.security import token_digest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _TOKEN_EXEMPT: set[str] = set()
@@ -37,7 +37,7 @@ class ApiError(Exception):
 def saving(commit: Callable[[], None]):
     """Run a service's change and ``commit`` it; a service's per-field
     ``Invalid`` becomes 422 (409 for a duplicate) and nothing is kept."""
-    from ..people_fields import Invalid
+    from notifier.services.people_fields import Invalid
 
     try:
         yield
@@ -107,10 +107,10 @@ def status():
 
 
 def init_app(app: Flask) -> None:
-    from . import routes  # noqa: F401  (endpoint modules register on bp)
+    from notifier.api import routes  # noqa: F401  (endpoint modules register on bp)
 
     if os.environ.get("BENCH_BARE_ENDPOINT") == "1":  # `make bench` only: its intake baseline
-        from . import bench  # noqa: F401
+        from notifier.api import bench  # noqa: F401
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

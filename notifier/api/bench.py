@@ -8,7 +8,7 @@ same run. Registered only when the environment has ``BENCH_BARE_ENDPOINT=1``
 """
 from __future__ import annotations
 
-from . import bp, token_exempt
+from notifier.api import bp, token_exempt
 
 
 @bp.post("/bench/bare")

@@ -1,18 +1,18 @@
 """/api/v1/contacts: the client notebook (api.md "Client notebook").
 
-Validation and uniqueness live in notifier.contacts_service, shared with the
+Validation and uniqueness live in notifier.services.contacts, shared with the
 «Записная книжка клиентов» screen and the CSV import.
 """
 from __future__ import annotations
 
 from flask import request
 
-from .. import contact_search
-from .. import contacts_service as service
-from ..extensions import db
-from ..models import Contact
-from ..people_fields import query
-from . import ApiError, bp, json_body, saving
+from notifier.services import contact_search
+from notifier.services import contacts as service
+from notifier.extensions import db
+from notifier.models import Contact
+from notifier.services.people_fields import query
+from notifier.api import ApiError, bp, json_body, saving
 
 
 def _get(contact_id: int) -> Contact:

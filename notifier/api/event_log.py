@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import request
 
-from .. import event_log
-from . import ApiError, bp
+from notifier.services import event_log
+from notifier.api import ApiError, bp
 
 
 @bp.get("/events")

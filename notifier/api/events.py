@@ -3,8 +3,8 @@ import json
 
 from flask import current_app, request
 
-from .. import intake
-from . import bp, token_exempt
+from notifier.pipeline import intake
+from notifier.api import bp, token_exempt
 
 
 @bp.post("/events")

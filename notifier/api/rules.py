@@ -1,4 +1,4 @@
-"""/api/v1/rules: notification rules (api.md "Rules"), through notifier.rules_service
+"""/api/v1/rules: notification rules (api.md "Rules"), through notifier.services.rules
 so that the API and the «Email-уведомления» screen validate and summarise alike."""
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import rules_service as service
-from ..extensions import db
-from ..models import Rule, Subscriber
-from . import ApiError, bp, json_body
+from notifier.services import rules as service
+from notifier.extensions import db
+from notifier.models import Rule, Subscriber
+from notifier.api import ApiError, bp, json_body
 
 
 def _rule(rule_id: int) -> Rule:

@@ -1,10 +1,10 @@
 """/api/v1/schedule: the company's working hours (api.md "Working hours")."""
 from __future__ import annotations
 
-from .. import settings
-from ..core.workhours import Schedule, ScheduleError
-from ..extensions import db
-from . import ApiError, bp, json_body
+from notifier.services import settings
+from notifier.core.workhours import Schedule, ScheduleError
+from notifier.extensions import db
+from notifier.api import ApiError, bp, json_body
 
 
 @bp.get("/schedule")

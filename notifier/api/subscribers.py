@@ -1,6 +1,6 @@
 """/api/v1/subscribers: PBX employees (api.md "Subscribers").
 
-Validation and uniqueness live in notifier.subscribers_service, shared with
+Validation and uniqueness live in notifier.services.subscribers, shared with
 the «Абоненты» screen and the CSV import. The Telegram link endpoints are in
 notifier.api.telegram.
 """
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from flask import request
 
-from .. import subscriber_search
-from .. import subscribers_service as service
-from ..extensions import db
-from ..models import Subscriber
-from ..people_fields import query
-from . import ApiError, bp, json_body, saving
+from notifier.services import subscriber_search
+from notifier.services import subscribers as service
+from notifier.extensions import db
+from notifier.models import Subscriber
+from notifier.services.people_fields import query
+from notifier.api import ApiError, bp, json_body, saving
 
 
 def get_or_404(subscriber_id: int) -> Subscriber:

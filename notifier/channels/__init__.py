@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..models import Subscriber
-from ..notification import Notification
-from ..recordings import Recording
+from notifier.models import Subscriber
+from notifier.channels.notification import Notification
+from notifier.channels.recordings import Recording
 
 
 class SendError(Exception):
@@ -40,7 +40,7 @@ class Permanent(SendError):
 
 class Channel(Protocol):
     name: str
-    health_key: str  # notifier.channel_checks channel name
+    health_key: str  # notifier.channels.checks channel name
 
     def unavailable(self, subscriber: Subscriber) -> str | None: ...
 
@@ -51,6 +51,6 @@ class Channel(Protocol):
 
 
 def get(name: str) -> Channel | None:
-    from . import email, telegram
+    from notifier.channels import email, telegram
 
     return {"email": email.CHANNEL, "telegram": telegram.CHANNEL}.get(name)

@@ -1,4 +1,4 @@
-"""Email: an HTML + plain-text letter through notifier.mailer, recording attached.
+"""Email: an HTML + plain-text letter through notifier.channels.mailer, recording attached.
 
 SMTP replies decide retrying: 4xx (greylisting, overload), dropped connections
 and timeouts are transient; 5xx (no such mailbox, rejected) and a server that
@@ -12,11 +12,12 @@ import smtplib
 from flask import current_app
 from flask_mail import BadHeaderError, Message
 
-from .. import mailer, settings
-from ..models import Subscriber
-from ..notification import Notification, clean
-from ..recordings import Recording
-from . import Permanent, Transient
+from notifier.channels import mailer
+from notifier.services import settings
+from notifier.models import Subscriber
+from notifier.channels.notification import Notification, clean
+from notifier.channels.recordings import Recording
+from notifier.channels import Permanent, Transient
 
 
 class EmailChannel:

@@ -11,14 +11,13 @@ apps recognise and make tappable themselves.
 """
 from __future__ import annotations
 
-from .. import channel_checks, settings
-from ..models import Subscriber
-from ..notification import Notification
-from ..recordings import Recording
-from ..telegram_api import (
-    CAPTION_LIMIT, MESSAGE_LIMIT, TelegramPermanent, TelegramTransient, escape_html, truncate_html,
-)
-from . import Permanent, Transient
+from notifier.channels import checks as channel_checks
+from notifier.services import settings
+from notifier.models import Subscriber
+from notifier.channels.notification import Notification
+from notifier.channels.recordings import Recording
+from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, TelegramPermanent, TelegramTransient, escape_html, truncate_html
+from notifier.channels import Permanent, Transient
 
 
 class TelegramChannel:

@@ -121,7 +121,7 @@ EVENT_TONES: dict[str, str] = {
 def event_status(processed: bool, delivery_statuses: Iterable[str]) -> str:
     """One status for an event from whether it was processed and its deliveries' statuses.
 
-    The SQL of the status filter (notifier.event_log) follows this same precedence.
+    The SQL of the status filter (notifier.services.event_log) follows this same precedence.
     """
     if not processed:
         return PROCESSING

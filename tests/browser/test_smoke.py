@@ -1,7 +1,7 @@
 """First run in a real browser: setup link → admin → empty rules page."""
 import pytest
 
-from notifier.auth import new_setup_link
+from notifier.web.auth import new_setup_link
 
 pytestmark = pytest.mark.browser
 

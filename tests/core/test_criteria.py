@@ -6,15 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.core.criteria import (
-    CriteriaError,
-    Criteria,
-    Period,
-    criteria_to_json,
-    merge_changes,
-    parse_criteria,
-    summary,
-)
+from notifier.core.criteria import CriteriaError, Criteria, Period, criteria_to_json, merge_changes, parse_criteria, summary
 
 MISSED = ["missed_calls"]
 PERIOD = {"weekdays": ["sat", "sun"], "from": "10:00", "to": "18:00",

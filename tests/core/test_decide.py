@@ -6,14 +6,7 @@ import pytest
 
 from notifier.core import workhours
 from notifier.core.criteria import Period, parse_criteria
-from notifier.core.decide import (
-    NOT_MISSED_TEXTS,
-    REASONS,
-    Decision,
-    decide,
-    event_kind,
-    period_matches,
-)
+from notifier.core.decide import NOT_MISSED_TEXTS, REASONS, Decision, decide, event_kind, period_matches
 from notifier.core.events import parse_event
 
 SCHEDULE = workhours.Schedule.default("Europe/Moscow")  # Mon-Fri 09-18, RU holidays

@@ -5,15 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from notifier.core.workhours import (
-    WEEKDAYS,
-    Schedule,
-    ScheduleError,
-    day_reason,
-    is_working_day,
-    is_working_time,
-    upcoming_non_working_days,
-)
+from notifier.core.workhours import WEEKDAYS, Schedule, ScheduleError, day_reason, is_working_day, is_working_time, upcoming_non_working_days
 
 UTC = timezone.utc
 MSK = timezone(timedelta(hours=3))

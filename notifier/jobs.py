@@ -1,2 +1,0 @@
-"""RQ job functions. Jobs take ids, never objects, and run in an app context
-(notifier.queueing.AppJob)."""

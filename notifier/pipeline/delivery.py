@@ -1,0 +1,320 @@
+"""Sending one notification of one event to one employee on one channel.
+
+Interface used by processing, the sweep and the «Журнал» page:
+``enqueue(delivery_ids)``, ``deliver(delivery_id)`` (the RQ job),
+``retry(delivery_id)`` and ``requeue_stale()``.
+
+Why it is safe to run a job twice, or two workers at once: the database, not
+Redis, decides. ``deliver`` first claims the row with an atomic UPDATE that
+takes a lease (``locked_until``) only while the delivery is still open
+(pending / retrying, due) and no other worker holds it. One worker wins; the
+others find nothing to do. The lease outlives the job timeout, so a stuck
+send is killed before anyone else may claim the row. The final state is
+written only while the lease is still ours (a fencing check).
+
+Retries: a transient failure stores ``retrying`` with ``next_attempt_at``
+and returns ``rq.Retry`` so the same job (id ``delivery-<id>``) is scheduled
+again by the worker's scheduler. If Redis loses that job, ``requeue_stale``
+(called by the outbox sweep) finds the due row in the database and queues it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from rq import Queue
+from rq.job import Job, Retry
+from sqlalchemy import and_, or_, select, update
+
+from notifier.channels import checks as channel_checks, recordings
+from notifier import channels
+from notifier.telegram import link as telegram_link
+from notifier.channels import Permanent, Transient
+from notifier.core import retry_policy
+from notifier.extensions import db
+from notifier.models import Delivery, Subscriber, utcnow
+from notifier.channels.notification import Notification, build
+from notifier.pipeline.queueing import discard_job, get_queue
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+JOB_TIMEOUT = 55            # seconds; RQ kills a stuck job before the lease ends
+FAILURE_TTL = 7 * 24 * 3600
+STALE_PENDING = timedelta(minutes=1)
+SWEEP_BATCH = 500
+OPEN = ("pending", "retrying")
+# RQ job states after which the job will not run again by itself.
+_RERUNNABLE = {"finished", "failed", "stopped", "canceled"}
+
+
+def job_id(delivery_id: int) -> str:
+    return f"delivery-{delivery_id}"
+
+
+# -- queueing ---------------------------------------------------------------------
+
+def enqueue(delivery_ids: list[int]) -> None:
+    """Queue one job per delivery; never raises (the sweep catches up after a Redis outage)."""
+    ids = sorted({int(i) for i in delivery_ids})
+    if not ids:
+        return
+    try:
+        _enqueue(get_queue(), ids)
+    except Exception as exc:  # Redis down or slow: requeue_stale() will queue them
+        log.warning("could not queue deliveries %s (%s); the sweep will retry", ids, exc)
+
+
+def _enqueue(queue: Queue, ids: list[int], replace: frozenset[str] = frozenset()) -> int:
+    """Queue the deliveries that have no live job; one pipeline for the lot.
+
+    A job that is queued, scheduled or running already is left alone (the
+    de-duplication); a finished or failed one is replaced, and so are jobs in
+    the states listed in ``replace``: «Повторить» replaces a job waiting for
+    its retry time (it means now); the sweep, which only looks at rows whose
+    lease is free, replaces "started" jobs too (their worker died mid-send).
+    """
+    conn = queue.connection
+    with conn.pipeline(transaction=False) as pipe:
+        for i in ids:
+            pipe.hget(Job.key_for(job_id(i)), "status")
+        statuses = [s.decode() if isinstance(s, bytes) else s for s in pipe.execute()]
+    replace = _RERUNNABLE | replace
+    todo = [i for i, status in zip(ids, statuses) if status is None or status in replace]
+    old = [i for i, status in zip(ids, statuses) if status in replace]
+    if not todo:
+        return 0
+    old_jobs = [job for job in Job.fetch_many([job_id(i) for i in old], connection=conn) if job]
+    with conn.pipeline() as pipe:
+        for job in old_jobs:
+            discard_job(job, pipeline=pipe)
+        queue.enqueue_many([
+            Queue.prepare_data(deliver, (i,), job_id=job_id(i), timeout=JOB_TIMEOUT,
+                               result_ttl=0, failure_ttl=FAILURE_TTL,
+                               description=f"delivery {i}")
+            for i in todo
+        ], pipeline=pipe)
+        pipe.execute()
+    return len(todo)
+
+
+def retry(delivery_id: int) -> bool:
+    """«Повторить»: a failed (or retrying) delivery goes back to pending and is queued now.
+
+    Attempts are kept. False when the delivery is not failed/retrying or a
+    worker is sending it right now.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status.in_(("failed", "retrying")), _lease_free(now))
+        .values(status="pending", next_attempt_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    if result.rowcount != 1:
+        return False
+    try:
+        _enqueue(get_queue(), [delivery_id], replace=frozenset({"scheduled", "started"}))
+    except Exception as exc:  # the row is pending: the sweep queues it
+        log.warning("could not queue delivery %s (%s); the sweep will retry", delivery_id, exc)
+    return True
+
+
+def requeue_stale(now: datetime | None = None) -> int:
+    """For the outbox sweep: queue open deliveries whose job was lost; returns how many.
+
+    Pending for more than a minute, or retrying and due, with no lease held;
+    and at once those whose job RQ has given up on (``_abandoned``).
+    Raises if Redis is down (the sweep runs again later).
+    """
+    now = now or utcnow()
+    queue = get_queue()
+    abandoned = _abandoned(queue)
+    ids = list(db.session.scalars(
+        select(Delivery.id).where(
+            or_(and_(Delivery.status == "pending", Delivery.created_at < now - STALE_PENDING),
+                and_(Delivery.status == "retrying", Delivery.next_attempt_at <= now)),
+            _lease_free(now))
+        .order_by(Delivery.id).limit(SWEEP_BATCH)))
+    ids = sorted(set(ids) | set(abandoned))
+    return _enqueue(queue, ids, replace=frozenset({"started"})) if ids else 0
+
+
+def _abandoned(queue: Queue) -> list[int]:
+    """Open deliveries whose job is failed or stopped, e.g. abandoned by a
+    killed worker (RQ marks it failed within ~30 s): queue them now, without
+    waiting for their age or lease. Their leases are freed: no worker is
+    sending them (a live send keeps its job "started"). A missing job proves
+    nothing (Redis may have lost it), so those wait for the lease."""
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.locked_until)
+        .where(Delivery.status.in_(OPEN)).order_by(Delivery.id).limit(SWEEP_BATCH)).all()
+    if not rows:
+        return []
+    with queue.connection.pipeline(transaction=False) as pipe:
+        for delivery_id, _ in rows:
+            pipe.hget(Job.key_for(job_id(delivery_id)), "status")
+        statuses = pipe.execute()
+    found = []
+    for (delivery_id, locked_until), status in zip(rows, statuses):
+        if (status.decode() if isinstance(status, bytes) else status) not in ("failed", "stopped", "canceled"):
+            continue
+        if locked_until is not None:
+            result = db.session.execute(
+                update(Delivery).where(Delivery.id == delivery_id, Delivery.locked_until == locked_until)
+                .values(locked_until=None).execution_options(synchronize_session=False))
+            if result.rowcount != 1:
+                continue
+        found.append(delivery_id)
+    db.session.commit()
+    if found:
+        log.info("deliveries %s: their jobs were abandoned; queued again", found)
+    return found
+
+
+def _lease_free(now: datetime):
+    return or_(Delivery.locked_until.is_(None), Delivery.locked_until < now)
+
+
+# -- the job --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str                     # sent | skipped | transient | permanent
+    error: str | None = None
+    retry_after: float | None = None
+    unlink: bool = False
+    address: str | None = None
+
+
+def deliver(delivery_id: int) -> Retry | None:
+    """The RQ job: send the delivery once, or record why not; ``Retry`` to try again later."""
+    now = utcnow()
+    lease = now + LEASE
+    claimed = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status.in_(OPEN), _lease_free(now),
+               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+        .values(locked_until=lease, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return _not_claimed(delivery_id, now)
+    try:
+        outcome = attempt(db.session.get(Delivery, delivery_id))
+    except Exception as exc:  # a bug or a dead database: retry rather than stay stuck
+        log.exception("delivery %s: unexpected error", delivery_id)
+        db.session.rollback()
+        outcome = Outcome("transient", f"Внутренняя ошибка: {type(exc).__name__}")
+    return _finish(delivery_id, lease, outcome)
+
+
+def _not_claimed(delivery_id: int, now: datetime) -> Retry | None:
+    """Done, held by another worker, or not due yet; in the last case come back when due."""
+    row = db.session.get(Delivery, delivery_id)
+    due = row.next_attempt_at if row is not None and row.status == "retrying" else None
+    db.session.rollback()
+    if due is not None and due > now:
+        return Retry(max=10**6, interval=max(1, math.ceil((due - now).total_seconds())))
+    log.info("delivery %s: nothing to do (done or held by another worker)", delivery_id)
+    return None
+
+
+def attempt(delivery: Delivery) -> Outcome:
+    """Decide skipped, or send; the outcome says what happened (nothing is written here)."""
+    channel = channels.get(delivery.channel)
+    if channel is None:
+        return Outcome("skipped", f"Неизвестный канал: {delivery.channel}")
+    subscriber = db.session.get(Subscriber, delivery.subscriber_id) if delivery.subscriber_id else None
+    if subscriber is None:
+        return Outcome("skipped", "Сотрудник удалён")
+    reason = channel.unavailable(subscriber)
+    if reason:
+        return Outcome("skipped", reason)
+    address = channel.address(subscriber)
+    note = build(delivery.event, subscriber, delivery.subscriber_number)
+    recording, recording_error = _recording(note)
+    try:
+        channel.send(note, subscriber, recording, recording_error)
+    except Transient as exc:
+        return Outcome("transient", str(exc), exc.retry_after, address=address)
+    except Permanent as exc:
+        return Outcome("permanent", str(exc), unlink=exc.unlink, address=address)
+    return Outcome("sent", address=address)
+
+
+def _recording(note: Notification) -> tuple[recordings.Recording | None, str | None]:
+    if not note.is_voicemail or not note.recording_url:
+        return None, None
+    try:
+        return recordings.fetch(note.recording_url), None
+    except recordings.RecordingUnavailable as exc:
+        return None, str(exc)
+
+
+def _finish(delivery_id: int, lease: datetime, outcome: Outcome) -> Retry | None:
+    """Write the outcome while the lease is still ours; ``Retry`` for a transient failure."""
+    now = utcnow()
+    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+    if delivery is None:
+        return None
+    channel_name = delivery.channel
+    attempts = delivery.attempts + (0 if outcome.status == "skipped" else 1)
+    values: dict = {"attempts": attempts, "locked_until": None, "next_attempt_at": None,
+                    "last_error": outcome.error, "updated_at": now}
+    if outcome.address:
+        values["address"] = outcome.address[:254]
+    wait = None
+    if outcome.status == "sent":
+        values.update(status="sent", sent_at=now)
+    elif outcome.status == "skipped":
+        values.update(status="skipped")
+    elif outcome.status == "permanent":
+        values.update(status="failed")
+    elif retry_policy.gives_up(attempts):
+        values.update(status="failed", last_error=f"{outcome.error} (попыток: {attempts}, повторы прекращены)")
+    else:
+        wait = retry_policy.delay(attempts, outcome.retry_after,
+                                  base=float(current_app.config.get("DELIVERY_RETRY_BASE", retry_policy.BASE)))
+        values.update(status="retrying", next_attempt_at=now + timedelta(seconds=wait))
+    written = db.session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.locked_until == lease)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if written != 1:
+        db.session.rollback()
+        log.warning("delivery %s: lease lost before the outcome (%s) was written", delivery_id, outcome.status)
+        return None
+    _unlink_if_blocked(delivery, outcome)
+    db.session.commit()
+    _record_health(channel_name, outcome)
+    if wait is not None:
+        return Retry(max=10**6, interval=wait)
+    return None
+
+
+def _unlink_if_blocked(delivery: Delivery, outcome: Outcome) -> None:
+    """Telegram 403 (bot blocked, user deactivated): the employee shows as not linked."""
+    if outcome.unlink and delivery.subscriber_id:
+        subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+        if subscriber is not None and subscriber.telegram_chat_id is not None:
+            telegram_link.unlink(subscriber, outcome.error or "Telegram отказал в доставке")
+
+
+def _record_health(channel_name: str, outcome: Outcome) -> None:
+    """Channel health for the settings page, best effort and after the outcome is
+    committed: a clash on the status row must never undo a recorded send."""
+    channel = channels.get(channel_name)
+    if channel is None or outcome.status not in ("sent", "transient"):
+        return
+    try:
+        if outcome.status == "sent":
+            channel_checks.record_ok_now_and_then(channel.health_key, 60)
+        else:
+            channel_checks.record(channel.health_key, outcome.error)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        log.warning("could not record %s health: %s", channel_name, exc)

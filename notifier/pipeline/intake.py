@@ -1,0 +1,263 @@
+"""The PBX webhook's intake (events.md): verify, validate, store, queue.
+
+The request path is hot (a PBX may burst thousands of events a second), so it
+does the least that keeps the contract's promise: one INSERT, one commit, one
+enqueue. No SMTP or Telegram work here; ``notifier.pipeline.processing`` does the rest
+in the worker.
+
+Why it is built this way:
+
+- Checks in the order of their cost: size (Content-Length, before reading),
+  content type, the Standard Webhooks signature over the raw bytes, JSON, then
+  the fields (``core.events.parse_event``). Any failure is a clear 4xx.
+- Idempotent by the unique constraint on ``Event.event_id``: insert first and
+  take an IntegrityError as "duplicate" (no check-then-insert race, so two
+  copies arriving at once still make one row).
+- Durable before acknowledged: the row is committed before the 202. It is
+  inserted with ``queued_at`` already set (saving an UPDATE on the hot path),
+  then queued; if Redis refuses, ``queued_at`` goes back to NULL and the outbox
+  sweep (``notifier.pipeline.outbox``) queues it later. If the process dies between the
+  commit and the enqueue, the sweep finds the event queued long ago, unprocessed
+  and without a job, and queues it again. Either way nothing acknowledged is lost.
+- Only the contract's fields of the event's type are stored (``payload``):
+  "fields not listed are ignored", and arbitrary nested junk never reaches the
+  database or the log page.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+
+from flask import Request, current_app
+from redis.exceptions import RedisError
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from notifier.services import settings
+from notifier.config import InstanceSecrets
+from notifier.core.events import CALL_ENDED, CallEvent, EventError, parse_event
+from notifier.extensions import db
+from notifier.models import Event, utcnow
+from notifier.pipeline.queueing import enqueue_calls, get_queue
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+PROCESS_JOB = "notifier.pipeline.processing.process_event"
+
+_COMMON_FIELDS = ("id", "type", "call_id", "started_at", "from", "to")
+STORED_FIELDS = {
+    CALL_ENDED: _COMMON_FIELDS + ("ended_at", "direction", "line", "routing", "result", "ring_seconds"),
+    "voicemail.received": _COMMON_FIELDS + ("duration_seconds", "recording_url"),
+}
+
+
+# Built once: with the values passed at execution, SQLAlchemy reuses the compiled
+# statement from its cache; ``.values(**row)`` would build and hash a new
+# statement (a bind parameter per column) on every request.
+_INSERT_EVENT = insert(Event.__table__).returning(Event.__table__.c.id)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+
+
+def _error(status: int, message: str) -> Answer:
+    return Answer(status, {"error": message})
+
+
+def process_job_id(event_pk: int) -> str:
+    return f"event-{event_pk}"
+
+
+def enqueue_processing(event_pks: list[int]) -> None:
+    """Hand stored events to the worker, one job each, in one Redis round trip
+    (RQ alone makes two per job). Raises RedisError when Redis is down."""
+    enqueue_calls(get_queue(), ((PROCESS_JOB, (pk,), process_job_id(pk)) for pk in event_pks))
+
+
+# --------------------------------------------------------------------------- the signature
+
+def _verifier() -> Webhook:
+    """The Webhook verifier for the current secret, cached per process.
+
+    ``settings.webhook_secret()`` reads the instance's secrets file; instead of
+    re-reading it per request, the cache is keyed on that file's identity
+    (inode, size, mtime), which a regeneration in any web process changes
+    (an atomic replace). A secret from the environment is keyed on its value.
+    """
+    app = current_app._get_current_object()
+    if app.config.get("WEBHOOK_SECRET_FROM_ENV"):
+        key: object = ("env", app.config["WEBHOOK_SECRET"])
+    else:
+        path = app.extensions.get("webhook_secrets_path")
+        if path is None:
+            path = app.extensions["webhook_secrets_path"] = str(InstanceSecrets(app.instance_path).path)
+        try:
+            st = os.stat(path)
+            key = ("file", st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except FileNotFoundError:
+            key = None  # not generated yet: webhook_secret() creates it
+    cached = app.extensions.get("webhook_verifier")
+    if key is not None and cached is not None and cached[0] == key:
+        return cached[1]
+    verifier = Webhook(settings.webhook_secret())
+    if key is not None:
+        app.extensions["webhook_verifier"] = (key, verifier)
+    return verifier
+
+
+def _signature_error(text: str, headers) -> str | None:
+    """None when the Standard Webhooks signature holds, else why not."""
+    wanted = {name: headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    if not all(wanted.values()):
+        return "нет заголовков подписи webhook-id, webhook-timestamp, webhook-signature"
+    try:
+        verifier = _verifier()
+    except Exception:  # a malformed WEBHOOK_SECRET: the admin must fix it, the PBX retries
+        log.exception("the webhook secret cannot be used")
+        return "секрет вебхука на сервере неверен"
+    try:
+        verifier.verify(text, wanted, json_parse=False)
+    except Exception as err:  # WebhookVerificationError, or the library tripping on garbage
+        reason = str(err) if isinstance(err, WebhookVerificationError) else "malformed signature"
+        return f"подпись или время запроса неверны ({reason})"
+    return None
+
+
+# --------------------------------------------------------------------------- the body
+
+def _read_body(request: Request) -> bytes | None:
+    """At most MAX_BODY bytes of the body, or None when it is longer."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    stream = request.stream
+    while size <= MAX_BODY:
+        chunk = stream.read(MAX_BODY + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    return None if len(body) > MAX_BODY else body
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _decode(body: bytes, text: str) -> dict | None:
+    """The JSON object, or None. Strict JSON: no NaN/Infinity, valid Unicode."""
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if b"\\u" in body:  # escapes may smuggle lone surrogates that no database stores
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError, ValueError):
+            return None
+    return data
+
+
+# --------------------------------------------------------------------------- intake
+
+def event_columns(call: CallEvent, body: dict) -> dict:
+    """The Event row of a validated body: the contract's fields of its type as
+    the payload, and the columns the log and processing look events up by."""
+    return dict(
+        event_id=call.id, type=call.type,
+        payload={k: body[k] for k in STORED_FIELDS[call.type] if k in body},
+        call_id=call.call_id, started_at=call.started_at,
+        caller=call.caller_raw if call.caller_raw.isprintable() else "",  # no NUL into PostgreSQL text
+        caller_key=call.caller, callee_key=call.callee, result=call.result,
+    )
+
+
+def receive(request: Request) -> Answer:
+    """Everything ``POST /api/v1/events`` does; never raises for any input."""
+    body = _read_body(request)
+    if body is None:
+        return _error(413, f"тело запроса больше {MAX_BODY // 1024} КиБ")
+    if request.mimetype != "application/json":
+        return _error(415, "нужен Content-Type: application/json")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        return _error(400, "тело запроса не в UTF-8, это не JSON")
+    problem = _signature_error(text, request.headers)
+    if problem:
+        return _error(401, problem)
+    data = _decode(body, text)
+    if data is None:
+        return _error(400, "тело запроса должно быть JSON-объектом")
+    try:
+        call = parse_event(data)
+    except EventError as err:
+        return Answer(422, {"errors": err.errors})
+
+    now = utcnow()
+    values = dict(event_columns(call, data), received_at=now, queued_at=now)
+    try:
+        pk = _store(values)
+    except IntegrityError:
+        return Answer(200, {"id": call.id, "status": "duplicate"})
+    except OperationalError:
+        log.exception("cannot store event %s", call.id)
+        return _error(503, "база данных недоступна, повторите позже")
+
+    try:
+        enqueue_processing([pk])
+    except RedisError as err:
+        log.warning("Redis unavailable, event %s left for the outbox sweep: %s", pk, err)
+        _unmark_queued(pk)
+    return Answer(202, {"id": call.id, "status": "accepted"})
+
+
+def _store(values: dict) -> int:
+    """INSERT the event and commit; its primary key.
+
+    On a Core connection of its own, not the ORM session: the session's
+    bookkeeping (autobegin, state changes, teardown) cost more than the INSERT
+    itself. A pooled PostgreSQL connection that turns out to be dead (the
+    server restarted while it was idle for less than the ping interval, see
+    extensions.PING_AFTER_IDLE) is retried once on a fresh one."""
+    for attempt in (1, 2):
+        try:
+            with db.engine.begin() as conn:
+                return conn.execute(_INSERT_EVENT, values).scalar_one()
+        except OperationalError as err:
+            if attempt == 2 or not err.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _unmark_queued(pk: int) -> None:
+    """queued_at back to NULL so the sweep queues the event as soon as Redis is back.
+
+    If even this fails, the sweep still finds the event (queued long ago, no job)."""
+    try:
+        db.session.execute(update(Event).where(Event.id == pk).values(queued_at=None))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("cannot unmark event %s", pk)

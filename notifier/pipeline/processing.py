@@ -1,0 +1,116 @@
+"""Turning a stored call event into decisions and deliveries (the RQ job
+``process_event(event_pk)``), events.md "Who is notified".
+
+The judgement itself is ``core.decide.decide`` (pure); this module only
+gathers its inputs with a bounded number of queries, whatever the size of the
+rule book: the subscriber by ``Event.callee_key``, that subscriber's rules
+(indexed by subscriber_id), and, only when a rule asks for VIP callers, one
+look-up of the caller's number among the VIP contacts.
+
+Idempotent: ``processed_at`` is set in the same commit as the decision and the
+deliveries, and the unique constraints on both make a concurrent second run
+fail as a whole (it then does nothing). A re-run never creates anything twice.
+"""
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from notifier.pipeline import delivery
+from notifier.services import settings
+from notifier.core import decide as core_decide
+from notifier.core.criteria import CriteriaError, parse_criteria
+from notifier.core.events import CallEvent, parse_event
+from notifier.extensions import db
+from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("email", "telegram")
+
+
+def _rules(subscriber: Subscriber):
+    """The subscriber's rules as Criteria, in a stable order (decide reports the first failure)."""
+    rows = db.session.execute(
+        select(Rule.id, Rule.criteria).where(Rule.subscriber_id == subscriber.id).order_by(Rule.id)
+    ).all()
+    rules = []
+    for rule_id, raw in rows:
+        try:
+            rules.append(parse_criteria(raw))
+        except CriteriaError as err:  # stored rules are validated; never let one bad row stop the rest
+            log.error("rule %s has invalid criteria, ignored: %s", rule_id, err)
+    return rules
+
+
+def _needs_vip(call: CallEvent, rules) -> bool:
+    kind, _ = core_decide.event_kind(call)
+    return (kind == core_decide.MISSED_CALL and call.caller is not None
+            and any(r.callers_mode == "vip" and "missed_calls" in r.types for r in rules))
+
+
+def _is_vip(number_key: str) -> bool:
+    return db.session.scalar(
+        select(ContactNumber.id).join(Contact)
+        .where(ContactNumber.number_key == number_key, Contact.vip.is_(True)).limit(1)
+    ) is not None
+
+
+def _address(subscriber: Subscriber, channel: str) -> str:
+    """What the log shows as the address; the delivery job reads the subscriber again."""
+    if channel == "email":
+        return subscriber.email or ""
+    if subscriber.telegram_chat_id is not None:
+        return subscriber.telegram or str(subscriber.telegram_chat_id)
+    return ""
+
+
+def judge(event: Event) -> tuple[Subscriber | None, core_decide.Decision]:
+    """The subscriber in ``to`` (or None) and the decision for them."""
+    call = parse_event(event.payload)
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.number_key == event.callee_key))
+    kind, _ = core_decide.event_kind(call)
+    rules = None
+    if subscriber is not None:  # an event that notifies nobody needs none of its rules
+        rules = _rules(subscriber) if kind is not None else []
+    vip = {call.caller} if rules and _needs_vip(call, rules) and _is_vip(call.caller) else set()
+    return subscriber, core_decide.decide(call, rules, settings.schedule(), vip)
+
+
+def process_event(event_pk: int) -> str:
+    """RQ job: store the decision for the event's subscriber, create and queue deliveries."""
+    event = db.session.get(Event, event_pk)
+    if event is None:
+        return "missing"
+    if event.processed_at is not None:
+        return "already processed"
+    subscriber, decision = judge(event)
+    db.session.add(Decision(
+        event_id=event.id, subscriber_id=subscriber.id if subscriber else None,
+        subscriber_number=event.callee_key, notify=decision.notify, reason=decision.reason,
+    ))
+    deliveries = []
+    if decision.notify and subscriber is not None:
+        deliveries = [
+            Delivery(event_id=event.id, subscriber_id=subscriber.id, subscriber_number=event.callee_key,
+                     channel=channel, address=_address(subscriber, channel), status="pending")
+            for channel in CHANNELS
+        ]
+        db.session.add_all(deliveries)
+    event.processed_at = utcnow()
+    try:
+        db.session.flush()
+        ids = [d.id for d in deliveries]
+        db.session.commit()
+    except IntegrityError:  # another run got there first
+        db.session.rollback()
+        return "already processed"
+    if ids:
+        try:
+            delivery.enqueue(ids)
+        except RedisError as err:  # they stay pending; delivery.requeue_stale() picks them up
+            log.warning("deliveries %s of event %s not queued: %s", ids, event_pk, err)
+    return decision.reason

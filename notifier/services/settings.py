@@ -1,0 +1,125 @@
+"""Effective settings: the environment wins, then values saved in the UI
+(``settings`` table), then defaults. One place for every reader (web, worker)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g
+
+from notifier.config import InstanceSecrets, new_webhook_secret
+from notifier.core.workhours import Schedule
+from notifier.extensions import db
+from notifier.models import Setting
+
+SCHEDULE_KEY = "schedule"
+MAIL_KEY = "mail"
+TELEGRAM_KEY = "telegram"
+
+
+def get(key: str, default: Any = None) -> Any:
+    row = db.session.get(Setting, key)
+    return default if row is None else row.value
+
+
+def put(key: str, value: Any) -> None:
+    """Save a value (the caller commits)."""
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    server: str | None
+    port: int
+    use_tls: bool
+    use_ssl: bool
+    username: str | None
+    password: str | None
+    sender: str | None
+    from_env: tuple[str, ...]  # which MAIL_* came from the environment (shown read-only)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.server and (self.sender or self.username))
+
+
+def mail() -> MailSettings:
+    cfg = current_app.config
+    saved = get(MAIL_KEY, {}) or {}
+    env = set(cfg.get("MAIL_FROM_ENV") or ())
+
+    def pick(env_key: str, saved_key: str, default=None):
+        return cfg.get(env_key) if env_key in env else saved.get(saved_key, default)
+
+    return MailSettings(
+        server=pick("MAIL_SERVER", "server"),
+        port=int(pick("MAIL_PORT", "port", 25) or 25),
+        use_tls=bool(pick("MAIL_USE_TLS", "use_tls", False)),
+        use_ssl=bool(pick("MAIL_USE_SSL", "use_ssl", False)),
+        username=pick("MAIL_USERNAME", "username"),
+        password=pick("MAIL_PASSWORD", "password"),
+        sender=pick("MAIL_DEFAULT_SENDER", "sender"),
+        from_env=tuple(sorted(env)),
+    )
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str | None
+    username: str | None  # the bot's @name without "@", from env, saved getMe answer, or None
+    api_url: str
+    token_from_env: bool
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token)
+
+
+def telegram() -> TelegramSettings:
+    cfg = current_app.config
+    saved = get(TELEGRAM_KEY, {}) or {}
+    env_token = cfg.get("TELEGRAM_BOT_TOKEN")
+    return TelegramSettings(
+        token=env_token or saved.get("token"),
+        username=cfg.get("TELEGRAM_BOT_USERNAME") or saved.get("username"),
+        api_url=cfg["TELEGRAM_API_URL"],
+        token_from_env=bool(env_token),
+    )
+
+
+def webhook_secret() -> str:
+    """Read per request: a secret re-generated in one web process is seen by all."""
+    if current_app.config.get("WEBHOOK_SECRET_FROM_ENV"):
+        return current_app.config["WEBHOOK_SECRET"]
+    return InstanceSecrets(current_app.instance_path).get("WEBHOOK_SECRET", new_webhook_secret)
+
+
+def regenerate_webhook_secret() -> str:
+    """A new secret (unless WEBHOOK_SECRET is set in the environment)."""
+    if current_app.config.get("WEBHOOK_SECRET_FROM_ENV"):
+        raise RuntimeError("WEBHOOK_SECRET is set in the environment")
+    secret = new_webhook_secret()
+    InstanceSecrets(current_app.instance_path).set("WEBHOOK_SECRET", secret)
+    current_app.config["WEBHOOK_SECRET"] = secret
+    return secret
+
+
+def schedule() -> Schedule:
+    """The company's working hours; Mon–Fri 09–18 with Russian holidays until set."""
+    data = get(SCHEDULE_KEY)
+    if data:
+        return Schedule.from_json(data)
+    return Schedule.default(current_app.config["TIMEZONE"])
+
+
+def company_timezone() -> str:
+    """The time zone times are shown in: the working-hours one, else TIMEZONE.
+
+    Kept on ``g`` so a page that formats many times reads the setting once."""
+    if "company_timezone" not in g:
+        g.company_timezone = schedule().timezone
+    return g.company_timezone

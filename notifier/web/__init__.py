@@ -1,0 +1,2 @@
+"""The browser side: screens (views/), admin auth, security headers, error
+pages, htmx and paging helpers."""

@@ -1,0 +1,30 @@
+"""Server-rendered UI pages (Jinja + htmx), one module per section."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Flask, has_request_context, request
+
+from notifier.web import errors
+from notifier.services.settings import company_timezone
+
+
+def init_app(app: Flask) -> None:
+    from notifier.web.views import contacts, log, rules, schedule, settings, subscribers, telegram
+
+    errors.init_app(app)
+    for module in (rules, subscribers, contacts, schedule, log, settings, telegram):
+        app.register_blueprint(module.bp)
+
+    @app.template_filter("local_dt")
+    def _local_dt(value, fmt="%d.%m.%Y %H:%M"):
+        """A UTC datetime shown in the company time zone."""
+        if value is None:
+            return "—"
+        return value.astimezone(ZoneInfo(company_timezone())).strftime(fmt)
+
+    @app.context_processor
+    def _layout():
+        if not has_request_context():  # e.g. a notification email rendered in the worker
+            return {"is_htmx": False}
+        return {"is_htmx": bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")}

@@ -1,0 +1,72 @@
+"""«Журнал» screen: received events, what was decided for whom and how delivery went.
+
+Queries and wording live in ``notifier.services.event_log`` (shared with the API). The
+list and the detail re-render themselves every 2 s through htmx only while
+something may still change (an event not processed yet, a delivery pending or
+retrying): the polling attribute is simply absent otherwise.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+
+from notifier.pipeline import delivery
+from notifier.services import event_log
+from notifier.core import reasons
+from notifier.extensions import db
+from notifier.models import Delivery, Subscriber
+
+bp = Blueprint("log", __name__, url_prefix="/log")
+
+RESULTS_ID = "log-results"
+FILTERS_ID = "log-filters"
+DETAIL_ID = "event-detail"
+
+
+def _htmx_target() -> str | None:
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return request.headers.get("HX-Target")
+    return None
+
+
+@bp.get("/")
+def index():
+    filters, _ignored = event_log.parse_filters(request.args)  # the page ignores what makes no sense
+    page = event_log.recent(filters)
+    context = {"page": page, "filters": filters, "statuses": reasons.EVENT_STATUSES}
+    if _htmx_target() == RESULTS_ID:
+        resp = make_response(render_template("log/_results.html", **context))
+        if request.headers.get("HX-Trigger") == FILTERS_ID:  # the address bar shows only the filters set
+            resp.headers["HX-Push-Url"] = url_for("log.index", **filters.query_args())
+        return resp
+    employee = db.session.get(Subscriber, filters.subscriber_id) if filters.subscriber_id else None
+    return render_template("log/index.html", **context, employee=employee,
+                           received_any=bool(page.entries) or event_log.any_event())
+
+
+@bp.get("/<int:pk>")
+def detail(pk: int):
+    entry = event_log.by_pk(pk)
+    if entry is None:
+        abort(404, "Такого события нет в журнале.")
+    if _htmx_target() == DETAIL_ID:
+        return render_template("log/_detail.html", entry=entry)
+    return render_template("log/detail.html", entry=entry)
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+def retry(delivery_id: int):
+    """«Повторить» for a failed delivery: the delivery module re-queues it."""
+    row = db.session.get(Delivery, delivery_id) if delivery_id <= event_log.MAX_ID else None
+    if row is None:
+        abort(404, "Такого уведомления нет.")
+    event_pk = row.event_id
+    if delivery.retry(delivery_id):
+        message, kind = "Уведомление снова поставлено в очередь на отправку.", "success"
+    else:
+        message, kind = "Повторить нельзя: уведомление уже не в статусе «Ошибка».", "error"
+    db.session.expire_all()  # the delivery module may have changed the row in its own session
+    if _htmx_target() == DETAIL_ID:
+        entry = event_log.by_pk(event_pk)
+        return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
+    flash(message, kind)
+    return redirect(url_for("log.detail", pk=event_pk), 303)
