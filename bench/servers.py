@@ -141,7 +141,7 @@ class Stack:
             db.engine.dispose()
 
     def env(self, **extra) -> dict:
-        """The environment of every server process: config.md's variables only."""
+        """The environment of every server process: docs/configuration.md's variables only."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("MAIL_", "TELEGRAM_", "DATABASE_URL", "REDIS_URL"))}
         env.update(

@@ -1,4 +1,4 @@
-"""Configuration from the environment, as ../shared/contract/config.md names it.
+"""Configuration from the environment, as docs/configuration.md names it.
 
 Secrets that the self-hoster did not set are generated once and kept in the
 instance folder, so a restart keeps sessions and the PBX's webhook secret valid.

@@ -1,5 +1,5 @@
 """Signing webhook bodies the way the PBX does (Standard Webhooks), and the
-contract's example bodies, for tests.
+example bodies of docs/events.md, for tests.
 
     body = json.dumps(example("missed-internal")).encode()
     client.post("/api/v1/events", data=body, headers=signed_headers(body, WEBHOOK_SECRET))
@@ -13,14 +13,12 @@ from pathlib import Path
 
 from standardwebhooks.webhooks import Webhook
 
-# ../shared/contract/examples: beside the main checkout here, beside the clone in CI.
-_CANDIDATES = [Path("/work/shared/contract/examples"),
-               Path(__file__).resolve().parents[2] / "shared" / "contract" / "examples"]
-EXAMPLES = next((p for p in _CANDIDATES if p.is_dir()), _CANDIDATES[-1])
+# The example bodies of docs/events.md, kept in the repository.
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
 
 def example(name: str) -> dict:
-    """A fresh copy of a contract example, e.g. ``example("voicemail")``."""
+    """A fresh copy of an example body from docs/examples, e.g. ``example("voicemail")``."""
     return json.loads((EXAMPLES / f"{name}.json").read_text())
 
 

@@ -1,4 +1,4 @@
-"""The JSON admin API under /api/v1 (../shared/contract/api.md).
+"""The JSON admin API under /api/v1 (docs/api.md).
 
 Bearer-token authentication for every endpoint except those marked
 ``@token_exempt`` (the PBX webhook, which checks its own signature).

@@ -2,15 +2,14 @@
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.core.events import CallEvent, EventError, parse_event, parse_rfc3339
+from tests.webhook_signing import EXAMPLES
 
-EXAMPLES = Path("/work/shared/contract/examples")
 MSK = timezone(timedelta(hours=3))
 
 CALL = {

@@ -36,7 +36,7 @@ ENV_FIELDS = {"MAIL_SERVER": "server", "MAIL_PORT": "port", "MAIL_USE_TLS": "sec
               "MAIL_DEFAULT_SENDER": "sender"}
 HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 BOT_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,100}")
-SAMPLE_EVENT = {  # contract/examples/missed-internal.json
+SAMPLE_EVENT = {  # docs/examples/missed-internal.json
     "id": "evt-0001", "type": "call.ended", "call_id": "call-7001",
     "started_at": "2026-11-25T10:15:03+03:00", "ended_at": "2026-11-25T10:15:33+03:00",
     "direction": "internal", "from": "101", "to": "102", "result": "no_answer", "ring_seconds": 30,
