@@ -4,8 +4,9 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000
 WORKDIR /app
+# The lock: every package pinned with its hashes (README «Development»).
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements.txt
 COPY . .
 RUN useradd --create-home notifier && mkdir -p instance && chown notifier instance
 USER notifier

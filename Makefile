@@ -1,10 +1,22 @@
 # Two commands: `make run` (the app on the embedded default) and `make test`;
-# `make bench` measures it (README «Benchmark»).
+# `make bench` measures it (README «Benchmark»), `make lint` runs ruff,
+# `make lock` recompiles the dependency lock (README «Development»).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench worker web clean
+# The lock (requirements.txt, requirements-dev.txt) is compiled from the
+# direct dependencies (requirements.in, requirements-dev.in) by pip-tools, kept
+# in a venv of its own so that its dependencies never mix with the app's.
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_BIN := $(VENV)/lock-tools/bin
+# Against PyPI alone: a machine's own pip settings (mirrors, find-links,
+# constraints) must not leak into the lock or its hashes.
+LOCK_ENV := env -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_FIND_LINKS -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null
+PIP_COMPILE := $(LOCK_ENV) $(LOCK_BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+.PHONY: run test lint lock bench worker web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +37,18 @@ run: $(VENV)/.runtime
 ## Set up and run the whole test suite.
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Lint and import order (settings in pyproject.toml); `.venv/bin/ruff check --fix .` fixes what it safely can.
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+## Recompile the lock after editing requirements*.in (needs PyPI). Pins of packages
+## not touched by the edit are kept; LOCK_ARGS=--upgrade moves every package to its newest.
+lock:
+	test -x $(LOCK_BIN)/python || $(PYTHON) -m venv $(VENV)/lock-tools
+	$(LOCK_BIN)/pip install -q $(PIP_TOOLS)
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 ## Benchmark: prints a table, writes bench-results.json. BENCH_ARGS="--db postgres", "--db both", "--quick".
 bench: $(VENV)/.dev
