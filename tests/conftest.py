@@ -8,6 +8,7 @@ embedded Redis.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from notifier import create_app
@@ -80,10 +82,10 @@ def app(database_uri, redis_url, tmp_path):
     from notifier.runtime.redis_conn import get_redis
 
     AppJob.app = app
-    with app.app_context():
+    app.test_client_class = IsolatedClient
+    with app.app_context():  # the test body runs in it; requests get their own
         get_redis().flushdb()
-    yield app
-    with app.app_context():
+        yield app
         db.session.remove()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
@@ -96,6 +98,19 @@ def app(database_uri, redis_url, tmp_path):
     AppJob.app = None
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in
+    production, although the test body holds the app fixture's context (Flask
+    would otherwise reuse that one: one ``g``, one session for test and request).
+    Afterwards the test's session forgets what it had loaded, so it reads what
+    the request wrote."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -105,9 +120,8 @@ def client(app):
 def admin(app):
     from notifier.web.auth import create_or_reset_admin
 
-    with app.app_context():
-        user = create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        return user.id
+    user = create_or_reset_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    return user.id
 
 
 @pytest.fixture

@@ -6,24 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 from notifier.core import phones
 from notifier.extensions import db
-from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Subscriber
+from notifier.models import Decision, Delivery, Event, Subscriber
 
 T0 = datetime(2026, 11, 25, 7, 15, 3, tzinfo=timezone.utc)  # 10:15:03 in Moscow
-
-
-def subscriber(number: str, name: str = "", email: str | None = None) -> Subscriber:
-    row = Subscriber(number=number, number_key=phones.normalize(number), name=name, email=email)
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def contact(name: str, *numbers: str, vip: bool = False) -> Contact:
-    row = Contact(name=name, vip=vip, numbers=[
-        ContactNumber(number=n, number_key=phones.normalize(n), position=i) for i, n in enumerate(numbers)])
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def event(event_id: str, *, caller: str = "+7 902 385-52-70", to: str = "102", result: str | None = "no_answer",

@@ -20,18 +20,16 @@ def test_environment_token(client, api_headers):
 
 
 def test_ui_created_token_and_revocation(app, client):
-    with app.app_context():
-        row = ApiToken(name="provisioning", token_hash=token_digest("ui-token-abc"), prefix="ui-tok")
-        db.session.add(row)
-        db.session.commit()
-        row_id = row.id
+    row = ApiToken(name="provisioning", token_hash=token_digest("ui-token-abc"), prefix="ui-tok")
+    db.session.add(row)
+    db.session.commit()
+    row_id = row.id
     headers = {"Authorization": "Bearer ui-token-abc"}
     assert client.get("/api/v1/status", headers=headers).status_code == 200
-    with app.app_context():
-        row = db.session.get(ApiToken, row_id)
-        assert row.last_used_at is not None
-        row.revoked_at = utcnow()
-        db.session.commit()
+    row = db.session.get(ApiToken, row_id)
+    assert row.last_used_at is not None
+    row.revoked_at = utcnow()
+    db.session.commit()
     assert client.get("/api/v1/status", headers=headers).status_code == 401
 
 

@@ -37,10 +37,9 @@ def _check(resp):
 @given(endpoint=st.sampled_from(WRITES), body=bodies, raw=st.booleans(),
        ident=st.sampled_from(["1", "2", "0", "999999999", "-1"]))
 def test_writes_never_5xx(app, client, api_headers, endpoint, body, raw, ident):
-    with app.app_context():
-        if db.session.get(Subscriber, 1) is None:
-            db.session.add(Subscriber(id=1, number="101", number_key="101", name="Иванов"))
-            db.session.commit()
+    if db.session.get(Subscriber, 1) is None:
+        db.session.add(Subscriber(id=1, number="101", number_key="101", name="Иванов"))
+        db.session.commit()
     method, url = endpoint
     data = json.dumps(body).encode() if not raw else json.dumps(body)[:-1].encode() + b"\xff"
     resp = getattr(client, method)(url.replace("{id}", ident), data=data,

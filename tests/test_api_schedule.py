@@ -29,8 +29,7 @@ def test_put_the_contract_example_and_read_it_back(app, client, api_headers):
     assert resp.status_code == 200
     assert resp.json == CONTRACT_EXAMPLE
     assert client.get("/api/v1/schedule", headers=api_headers).json == CONTRACT_EXAMPLE
-    with app.app_context():
-        assert settings.schedule() == Schedule.from_json(CONTRACT_EXAMPLE)
+    assert settings.schedule() == Schedule.from_json(CONTRACT_EXAMPLE)
 
 
 def test_put_normalises_several_intervals_midnight_and_no_calendar(client, api_headers):

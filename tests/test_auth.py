@@ -17,8 +17,7 @@ def csrf(client, path):
 
 
 def setup_path(app):
-    with app.app_context():
-        return new_setup_link("http://x").removeprefix("http://x")
+    return new_setup_link("http://x").removeprefix("http://x")
 
 
 def test_without_admin_login_explains_setup(client):
@@ -34,14 +33,12 @@ def test_setup_link_creates_first_admin_once(app, client):
                                    "confirm": "long enough pw", "csrf_token": token})
     assert resp.status_code == 302
     assert client.get("/").status_code == 200  # logged in straight away
-    with app.app_context():
-        user = db.session.scalar(select(User))
-        assert user.email == "boss@example.com"
-        assert user.password_hash.startswith("scrypt:")
+    user = db.session.scalar(select(User))
+    assert user.email == "boss@example.com"
+    assert user.password_hash.startswith("scrypt:")
     # one-time: the link no longer works
     assert client.get(path).status_code == 302
-    with app.app_context():
-        assert new_setup_link("http://x") is None
+    assert new_setup_link("http://x") is None
 
 
 def test_setup_link_errors(app, client):

@@ -11,7 +11,10 @@ from notifier.channels.notification import MISSED_CALL, VOICEMAIL, Notification
 from notifier.channels.recordings import Recording
 from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 
-from .notify_setup import add_contact, add_deliveries, add_subscriber, configure_telegram, delivery, missed_call
+from .factories import configure_telegram, missed_call
+from .factories import contact as add_contact
+from .factories import deliveries as add_deliveries
+from .notify_setup import delivery, linked_employee
 
 
 def note(kind=MISSED_CALL, name="ООО Ромашка", employee="Иванов Иван"):
@@ -27,13 +30,12 @@ def linked(chat_id=5551234):
 
 
 def test_message_content_is_escaped(app, fake_telegram):
-    configure_telegram(app, fake_telegram)
-    with app.app_context():
-        add_contact('<b>Рога & "Копыта"</b>', "+7 902 385-52-70", vip=True)
-        sid = add_subscriber(name="Петров <script>")
-        [tg_id] = add_deliveries(missed_call(), sid, channels=("telegram",))
-        dl.deliver(tg_id)
-        assert delivery(tg_id).status == "sent", delivery(tg_id).last_error
+    configure_telegram(fake_telegram)
+    add_contact('<b>Рога & "Копыта"</b>', "+7 902 385-52-70", vip=True)
+    sid = linked_employee(name="Петров <script>").id
+    [tg_id] = add_deliveries(missed_call(), sid, channels=("telegram",))
+    dl.deliver(tg_id)
+    assert delivery(tg_id).status == "sent", delivery(tg_id).last_error
     [params] = fake_telegram.messages  # accepted: the fake parses the HTML as Telegram does
     assert params["parse_mode"] == "HTML" and params["chat_id"] == 5551234
     assert params["text"].splitlines() == [
@@ -47,18 +49,16 @@ def test_message_content_is_escaped(app, fake_telegram):
 
 
 def test_long_text_is_cut_to_the_message_limit(app, fake_telegram):
-    configure_telegram(app, fake_telegram)
-    with app.app_context():
-        tg_channel.CHANNEL.send(note(name="<&>" * 3000), linked(), None, None)
+    configure_telegram(fake_telegram)
+    tg_channel.CHANNEL.send(note(name="<&>" * 3000), linked(), None, None)
     [params] = fake_telegram.messages
     assert utf16_len(params["text"]) <= MESSAGE_LIMIT and params["text"].endswith("…")
 
 
 def test_long_caption_is_cut_to_the_caption_limit(app, fake_telegram):
-    configure_telegram(app, fake_telegram)
+    configure_telegram(fake_telegram)
     rec = Recording("vm.ogg", "audio/ogg", b"OggS" + b"\0" * 100)
-    with app.app_context():
-        tg_channel.CHANNEL.send(note(VOICEMAIL, name="Рога & Копыта " * 100), linked(), rec, None)
+    tg_channel.CHANNEL.send(note(VOICEMAIL, name="Рога & Копыта " * 100), linked(), rec, None)
     [voice] = fake_telegram.sent("sendVoice")
     assert utf16_len(voice["params"]["caption"]) <= CAPTION_LIMIT
     assert voice["params"]["caption"].startswith("<b>Голосовое сообщение</b>")
@@ -69,9 +69,9 @@ def test_long_caption_is_cut_to_the_caption_limit(app, fake_telegram):
     ("400", Permanent, False), ("403", Permanent, True), ("401", Permanent, False),
 ])
 def test_errors_are_typed(app, fake_telegram, kind, error, unlink):
-    configure_telegram(app, fake_telegram)
+    configure_telegram(fake_telegram)
     fake_telegram.fail_next(kind)
-    with app.app_context(), pytest.raises(error) as exc:
+    with pytest.raises(error) as exc:
         tg_channel.CHANNEL.send(note(), linked(), None, None)
     assert getattr(exc.value, "unlink", False) is unlink
     assert fake_telegram.token not in str(exc.value)
@@ -81,5 +81,5 @@ def test_errors_are_typed(app, fake_telegram, kind, error, unlink):
 
 def test_unreachable_api_is_transient(app):
     app.config.update(TELEGRAM_BOT_TOKEN="1:x", TELEGRAM_API_URL="http://127.0.0.1:1")
-    with app.app_context(), pytest.raises(Transient):
+    with pytest.raises(Transient):
         tg_channel.CHANNEL.send(note(), linked(), None, None)

@@ -23,13 +23,11 @@ def test_create_get_list_patch_delete(app, client, api_headers):
     resp = client.patch(f"{URL}/{cid}", json={"numbers": ["101", "8 495 123-45-67"], "vip": False}, headers=api_headers)
     assert resp.status_code == 200
     assert resp.get_json()["numbers"] == ["101", "8 495 123-45-67"] and resp.get_json()["vip"] is False
-    with app.app_context():
-        assert {n.number_key for n in db.session.query(ContactNumber)} == {"101", "+74951234567"}
+    assert {n.number_key for n in db.session.query(ContactNumber)} == {"101", "+74951234567"}
 
     assert client.delete(f"{URL}/{cid}", headers=api_headers).status_code == 204
     assert client.get(f"{URL}/{cid}", headers=api_headers).status_code == 404
-    with app.app_context():
-        assert db.session.query(ContactNumber).count() == 0
+    assert db.session.query(ContactNumber).count() == 0
 
 
 def test_search_by_name_or_any_number(client, api_headers):
@@ -68,8 +66,7 @@ def test_invalid_fields_are_422(app, client, api_headers, body, field):
         return
     assert resp.status_code == 422, resp.get_json()
     assert field in resp.get_json()["errors"]
-    with app.app_context():
-        assert db.session.query(Contact).count() == 0
+    assert db.session.query(Contact).count() == 0
 
 
 def test_patch_keeps_unchanged_numbers_and_reorders(client, api_headers):

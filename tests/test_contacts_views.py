@@ -10,10 +10,9 @@ HX = {"HX-Request": "true", "HX-Target": "contact-results"}
 def add(app, name, numbers, vip=False):
     from notifier.services import contacts as contacts_service
 
-    with app.app_context():
-        contact = contacts_service.create({"name": name, "numbers": numbers, "vip": vip})
-        db.session.commit()
-        return contact.id
+    contact = contacts_service.create({"name": name, "numbers": numbers, "vip": vip})
+    db.session.commit()
+    return contact.id
 
 
 def post(client, path, **data):
@@ -31,9 +30,8 @@ def test_create_vip_with_two_numbers_skipping_blank_rows(app, auth_client):
     html = auth_client.get("/contacts/").get_data(as_text=True)
     assert "Клиент «ООО Ромашка» добавлен." in html
     assert "<li>+7 902 385-52-70</li><li>8 495 123 45 67</li>" in html and '<span class="badge warn">VIP</span>' in html
-    with app.app_context():
-        contact = db.session.query(Contact).one()
-        assert contact.vip and [n.number_key for n in contact.numbers] == ["+79023855270", "+74951234567"]
+    contact = db.session.query(Contact).one()
+    assert contact.vip and [n.number_key for n in contact.numbers] == ["+79023855270", "+74951234567"]
 
 
 @pytest.mark.parametrize("data, message", [
@@ -50,8 +48,7 @@ def test_invalid_input_is_422_and_keeps_rows(app, auth_client, data, message):
     for n in data["numbers"]:
         if n:
             assert f'value="{n}"' in html
-    with app.app_context():
-        assert db.session.query(Contact).count() == 0
+    assert db.session.query(Contact).count() == 0
 
 
 def test_error_is_next_to_the_right_number_row(auth_client):
@@ -73,13 +70,11 @@ def test_edit_replaces_numbers_and_flag(app, auth_client):
     assert 'value="101"' in html and 'value="102"' in html and 'name="vip" value="1" checked' in html
     resp = post(auth_client, f"/contacts/{cid}/edit", name="Ромашка 2", numbers=["102", "103"])
     assert resp.status_code == 302
-    with app.app_context():
-        contact = db.session.get(Contact, cid)
-        assert (contact.name, contact.vip, [n.number for n in contact.numbers]) == ("Ромашка 2", False, ["102", "103"])
+    contact = db.session.get(Contact, cid)
+    assert (contact.name, contact.vip, [n.number for n in contact.numbers]) == ("Ромашка 2", False, ["102", "103"])
     resp = post(auth_client, f"/contacts/{cid}/edit", name="", numbers=["104"])
     assert resp.status_code == 422
-    with app.app_context():
-        assert [n.number for n in db.session.get(Contact, cid).numbers] == ["102", "103"]
+    assert [n.number for n in db.session.get(Contact, cid).numbers] == ["102", "103"]
 
 
 def test_search_and_vip_filter(app, auth_client):
@@ -103,6 +98,5 @@ def test_delete(app, auth_client):
     html = auth_client.get(f"/contacts/{cid}/delete").get_data(as_text=True)
     assert "Удалить клиента?" in html and "101, 102" in html and "«VIP-номера»" in html
     assert post(auth_client, f"/contacts/{cid}/delete").status_code == 302
-    with app.app_context():
-        assert db.session.query(Contact).count() == 0 and db.session.query(ContactNumber).count() == 0
+    assert db.session.query(Contact).count() == 0 and db.session.query(ContactNumber).count() == 0
     assert auth_client.get(f"/contacts/{cid}/edit").status_code == 404

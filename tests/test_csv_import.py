@@ -20,17 +20,15 @@ def confirm(client, path, html):
 
 
 def subscribers(app):
-    with app.app_context():
-        return {s.number_key: (s.name, s.email, s.telegram) for s in db.session.query(Subscriber)}
+    return {s.number_key: (s.name, s.email, s.telegram) for s in db.session.query(Subscriber)}
 
 
 EMPLOYEES = "Номер;Имя;Email;Telegram\r\n101;Иванов Иван;ivanov@example.com;@ivanov\r\n+7 902 385-52-70;Петрова Анна;;\r\n"
 
 
 def test_preview_then_confirm_creates_and_updates(app, auth_client):
-    with app.app_context():
-        subscribers_service.create({"number": "89023855270", "name": "Петрова", "email": "old@example.com"})
-        db.session.commit()
+    subscribers_service.create({"number": "89023855270", "name": "Петрова", "email": "old@example.com"})
+    db.session.commit()
     resp = upload(auth_client, "/subscribers/import", codecs.BOM_UTF8 + EMPLOYEES.encode())
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -45,9 +43,8 @@ def test_preview_then_confirm_creates_and_updates(app, auth_client):
 
 
 def test_cp1251_with_commas_and_only_some_columns(app, auth_client):
-    with app.app_context():
-        subscribers_service.create({"number": "101", "name": "Старое имя", "email": "keep@example.com"})
-        db.session.commit()
+    subscribers_service.create({"number": "101", "name": "Старое имя", "email": "keep@example.com"})
+    db.session.commit()
     raw = "Номер,ФИО\r\n101,Иванов Иван\r\n102,\"Сидоров, Пётр\"\r\n".encode("cp1251")
     html = upload(auth_client, "/subscribers/import", raw).get_data(as_text=True)
     assert "Сидоров, Пётр" in html
@@ -96,21 +93,18 @@ def test_confirm_revalidates_and_is_all_or_nothing(app, auth_client):
 
 
 def test_import_keeps_rules_of_updated_employees(app, auth_client):
-    with app.app_context():
-        sub = subscribers_service.create({"number": "101"})
-        db.session.add(Rule(subscriber_id=sub.id, criteria={"types": ["voicemail"]}))
-        db.session.commit()
+    sub = subscribers_service.create({"number": "101"})
+    db.session.add(Rule(subscriber_id=sub.id, criteria={"types": ["voicemail"]}))
+    db.session.commit()
     html = upload(auth_client, "/subscribers/import", "Номер;Имя\n101;Иванов\n".encode()).get_data(as_text=True)
     confirm(auth_client, "/subscribers/import", html)
-    with app.app_context():
-        assert db.session.query(Rule).count() == 1
+    assert db.session.query(Rule).count() == 1
 
 
 def test_subscribers_export_round_trip(app, auth_client):
-    with app.app_context():
-        subscribers_service.create({"number": "101", "name": '=cmd|"/c calc"!A1', "email": "a@example.com", "telegram": "@ivanov"})
-        subscribers_service.create({"number": "+7 902 385-52-70", "name": "Петрова; Анна\nвторая строка"})
-        db.session.commit()
+    subscribers_service.create({"number": "101", "name": '=cmd|"/c calc"!A1', "email": "a@example.com", "telegram": "@ivanov"})
+    subscribers_service.create({"number": "+7 902 385-52-70", "name": "Петрова; Анна\nвторая строка"})
+    db.session.commit()
     resp = auth_client.get("/subscribers/export.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "attachment" in resp.headers["Content-Disposition"]
@@ -128,14 +122,12 @@ def test_subscribers_export_round_trip(app, auth_client):
 # -- contacts -------------------------------------------------------------------------
 
 def contacts(app):
-    with app.app_context():
-        return {c.name: ([n.number for n in c.numbers], c.vip) for c in db.session.query(Contact)}
+    return {c.name: ([n.number for n in c.numbers], c.vip) for c in db.session.query(Contact)}
 
 
 def test_contacts_import_creates_and_updates_by_number(app, auth_client):
-    with app.app_context():
-        contacts_service.create({"name": "Ромашка", "numbers": ["+7 902 385-52-70", "101"], "vip": False})
-        db.session.commit()
+    contacts_service.create({"name": "Ромашка", "numbers": ["+7 902 385-52-70", "101"], "vip": False})
+    db.session.commit()
     raw = ("Название;Телефоны;VIP\n"
            "ООО Ромашка;\"8 902 385 52 70, +7 495 123-45-67\";да\n"
            "ИП Васильков;+7 912 000-00-01;\n").encode("cp1251")
@@ -148,10 +140,9 @@ def test_contacts_import_creates_and_updates_by_number(app, auth_client):
 
 
 def test_contacts_import_errors(app, auth_client):
-    with app.app_context():
-        contacts_service.create({"name": "А", "numbers": ["101"]})
-        contacts_service.create({"name": "Б", "numbers": ["102"]})
-        db.session.commit()
+    contacts_service.create({"name": "А", "numbers": ["101"]})
+    contacts_service.create({"name": "Б", "numbers": ["102"]})
+    db.session.commit()
     raw = ("Имя,Номера,VIP\n"
            "Новый,\"103, 104\",нет\n"
            "Смесь,\"101, 102\",\n"
@@ -170,10 +161,9 @@ def test_contacts_import_errors(app, auth_client):
 
 
 def test_contacts_export_round_trip(app, auth_client):
-    with app.app_context():
-        contacts_service.create({"name": "ООО «Ромашка»", "numbers": ["+7 902 385-52-70", "101"], "vip": True})
-        contacts_service.create({"name": "-Минус", "numbers": ["102"]})
-        db.session.commit()
+    contacts_service.create({"name": "ООО «Ромашка»", "numbers": ["+7 902 385-52-70", "101"], "vip": True})
+    contacts_service.create({"name": "-Минус", "numbers": ["102"]})
+    db.session.commit()
     raw = auth_client.get("/contacts/export.csv").data
     text = raw.decode("utf-8-sig")
     assert text.splitlines()[0] == "Имя;Номера;VIP"
@@ -192,11 +182,10 @@ def test_apply_rolls_back_every_row_when_one_fails(app):
     from notifier.services import csv_io
     from notifier.services.people_fields import Invalid
 
-    with app.app_context():
-        plan = csv_io.plan_subscribers("Номер;Имя\n101;Первый\n102;Второй\n")
-        assert plan.ok and [r.action for r in plan.rows] == ["create", "create"]
-        db.session.add(Subscriber(number="102", number_key="102", name="Успел раньше"))
-        db.session.flush()
-        with pytest.raises(Invalid, match="Строка 3: Этот номер уже есть у абонента «Успел раньше»"):
-            csv_io.apply(plan)
-        assert db.session.query(Subscriber).count() == 0  # the rollback took the flushed one too
+    plan = csv_io.plan_subscribers("Номер;Имя\n101;Первый\n102;Второй\n")
+    assert plan.ok and [r.action for r in plan.rows] == ["create", "create"]
+    db.session.add(Subscriber(number="102", number_key="102", name="Успел раньше"))
+    db.session.flush()
+    with pytest.raises(Invalid, match="Строка 3: Этот номер уже есть у абонента «Успел раньше»"):
+        csv_io.apply(plan)
+    assert db.session.query(Subscriber).count() == 0  # the rollback took the flushed one too

@@ -14,24 +14,21 @@ from .webhook_signing import example, post_event
 
 @pytest.fixture
 def pg(app):
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("server connections only (a SQLite file needs no ping)")
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("server connections only (a SQLite file needs no ping)")
     return app
 
 
 def _pooled_backend_pid(app) -> int:
     """The backend of the one connection the test client's requests use."""
-    with app.app_context():
-        db.engine.dispose()
-        with db.engine.connect() as conn:
-            return conn.execute(text("select pg_backend_pid()")).scalar_one()
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        return conn.execute(text("select pg_backend_pid()")).scalar_one()
 
 
 def _terminate(app, pid: int) -> None:
     """Ends that backend as a server restart would, from outside the pool."""
-    with app.app_context():
-        outside = create_engine(db.engine.url, poolclass=NullPool)
+    outside = create_engine(db.engine.url, poolclass=NullPool)
     with outside.connect() as conn:
         assert conn.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
     outside.dispose()

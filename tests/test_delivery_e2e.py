@@ -7,35 +7,32 @@ from notifier.core.criteria import criteria_to_json, parse_criteria
 from notifier.extensions import db
 from notifier.models import Delivery, Event, Rule
 
-from .notify_setup import (
-    FileServer, add_contact, add_subscriber, configure_mail, configure_telegram, missed_call, run_jobs, voicemail,
-)
+from .factories import configure_mail, configure_telegram, missed_call, voicemail
+from .factories import contact as add_contact
+from .notify_setup import FileServer, linked_employee, run_jobs
 from .webhook_signing import post_event
 
 
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram):
     """Employee 102 with a rule for both types; both channels configured."""
-    configure_mail(app, smtp_server)
-    configure_telegram(app, fake_telegram)
+    configure_mail(smtp_server)
+    configure_telegram(fake_telegram)
     app.config["DELIVERY_RETRY_BASE"] = 1
-    with app.app_context():
-        sid = add_subscriber()
-        db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(
-            parse_criteria({"types": ["missed_calls", "voicemail"]}))))
-        db.session.commit()
+    sid = linked_employee().id
+    db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(
+        parse_criteria({"types": ["missed_calls", "voicemail"]}))))
+    db.session.commit()
     return sid
 
 
 def statuses(app) -> list[tuple[str, str, int]]:
-    with app.app_context():
-        db.session.expire_all()
-        return sorted((d.channel, d.status, d.attempts) for d in db.session.query(Delivery))
+    db.session.expire_all()
+    return sorted((d.channel, d.status, d.attempts) for d in db.session.query(Delivery))
 
 
 def test_missed_call_reaches_email_and_telegram_once(app, client, employee, smtp_server, fake_telegram):
-    with app.app_context():
-        add_contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
+    add_contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
     assert post_event(client, missed_call()).status_code == 202
     assert post_event(client, missed_call()).status_code == 200  # the PBX redelivers: a duplicate
     run_jobs(app)
@@ -69,8 +66,7 @@ def test_voicemail_with_recording_despite_transient_failures(app, client, employ
     assert [a.get_filename() for a in mail.iter_attachments()] == ["1.ogg"]
     assert len(fake_telegram.sent("sendVoice")) == 1
     assert statuses(app) == [("email", "sent", 2), ("telegram", "sent", 2)]
-    with app.app_context():
-        assert db.session.query(Event).count() == 1
+    assert db.session.query(Event).count() == 1
 
 
 def test_worker_py_burst_delivers(app, client, employee, smtp_server, fake_telegram, database_uri, redis_url,
@@ -114,11 +110,10 @@ def test_worker_killed_mid_send_then_restarted_delivers_each_once(
 
     from .conftest import ROOT, WEBHOOK_SECRET
 
-    with app.app_context():
-        for number in ("103", "104"):
-            sid = add_subscriber(number=number, email=f"u{number}@example.com", chat_id=int(number) * 1000)
-            db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(parse_criteria({"types": ["voicemail"]}))))
-        db.session.commit()
+    for number in ("103", "104"):
+        sid = linked_employee(number=number, email=f"u{number}@example.com", chat_id=int(number) * 1000).id
+        db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(parse_criteria({"types": ["voicemail"]}))))
+    db.session.commit()
     fake_telegram.fail_next("hang", method="sendMessage")
     for n, to in enumerate(("102", "103", "104")):
         assert post_event(client, voicemail(event_id=f"evt-kill-{n}", to=to)).status_code == 202
@@ -136,12 +131,11 @@ def test_worker_killed_mid_send_then_restarted_delivers_each_once(
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the worker, its work horse and its scheduler
         worker.wait(30)
-    with app.app_context():
-        assert db.session.query(Delivery).filter(Delivery.status == "sent").count() < 6
-        past = utcnow() - timedelta(minutes=5)
-        db.session.execute(update(Delivery).where(Delivery.status.in_(("pending", "retrying")))
-                           .values(created_at=past, locked_until=past))
-        db.session.commit()
+    assert db.session.query(Delivery).filter(Delivery.status == "sent").count() < 6
+    past = utcnow() - timedelta(minutes=5)
+    db.session.execute(update(Delivery).where(Delivery.status.in_(("pending", "retrying")))
+                       .values(created_at=past, locked_until=past))
+    db.session.commit()
     done = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]

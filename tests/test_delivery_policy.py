@@ -7,7 +7,9 @@ from notifier.pipeline import delivery as dl
 from notifier.core import retry_policy as rp
 from notifier.extensions import db
 
-from .notify_setup import add_deliveries, add_subscriber, configure_mail, delivery, missed_call
+from .factories import configure_mail, missed_call
+from .factories import deliveries as add_deliveries
+from .notify_setup import delivery, linked_employee
 
 
 class Low(random.Random):
@@ -45,13 +47,12 @@ def test_retry_after_is_a_floor(retry_after, expected):
 
 
 def test_last_attempt_of_a_round_fails_the_delivery(app, smtp_server):
-    configure_mail(app, smtp_server)
+    configure_mail(smtp_server)
     smtp_server.fail_next(451)
-    with app.app_context():
-        [email_id] = add_deliveries(missed_call(), add_subscriber(), channels=("email",))
-        delivery(email_id).attempts = rp.ROUND - 1
-        db.session.commit()
-        assert dl.deliver(email_id) is None
-        row = delivery(email_id)
-        assert (row.status, row.attempts, row.next_attempt_at) == ("failed", rp.ROUND, None)
-        assert "451" in row.last_error and "повторы прекращены" in row.last_error
+    [email_id] = add_deliveries(missed_call(), linked_employee().id, channels=("email",))
+    delivery(email_id).attempts = rp.ROUND - 1
+    db.session.commit()
+    assert dl.deliver(email_id) is None
+    row = delivery(email_id)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", rp.ROUND, None)
+    assert "451" in row.last_error and "повторы прекращены" in row.last_error

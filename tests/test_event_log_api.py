@@ -3,24 +3,24 @@ import pytest
 
 from notifier.extensions import db
 from tests import event_log_data as data
+from tests import factories
 
 
 @pytest.fixture
 def logged(app):
     """Two employees, a client, and three events in different states."""
-    with app.app_context():
-        ivanov = data.subscriber("102", "Иванов Иван", "ivanov@example.com")
-        petrova = data.subscriber("103", "Петрова Анна")
-        data.contact("ООО Ромашка", "+7 902 385 52 70")
-        data.event("evt-0001", caller="101", decisions=[(ivanov, True, "notify")], deliveries=[
-            {"subscriber": ivanov, "channel": "email", "status": "sent", "attempts": 1},
-            {"subscriber": ivanov, "channel": "telegram", "status": "skipped", "address": "",
-             "last_error": "Telegram не подключён"}])
-        data.event("evt-0002", caller="+7 902 385-52-70", to="103", decisions=[(petrova, False, "outside_work_hours")])
-        data.event("evt/0003 with spaces", caller="", result="caller_hangup",
-                   decisions=[(ivanov, False, "caller_hangup")])
-        db.session.commit()
-        return {"ivanov": ivanov.id, "petrova": petrova.id}
+    ivanov = factories.subscriber("102", "Иванов Иван", "ivanov@example.com")
+    petrova = factories.subscriber("103", "Петрова Анна", email=None)
+    factories.contact("ООО Ромашка", "+7 902 385 52 70")
+    data.event("evt-0001", caller="101", decisions=[(ivanov, True, "notify")], deliveries=[
+        {"subscriber": ivanov, "channel": "email", "status": "sent", "attempts": 1},
+        {"subscriber": ivanov, "channel": "telegram", "status": "skipped", "address": "",
+         "last_error": "Telegram не подключён"}])
+    data.event("evt-0002", caller="+7 902 385-52-70", to="103", decisions=[(petrova, False, "outside_work_hours")])
+    data.event("evt/0003 with spaces", caller="", result="caller_hangup",
+               decisions=[(ivanov, False, "caller_hangup")])
+    db.session.commit()
+    return {"ivanov": ivanov.id, "petrova": petrova.id}
 
 
 def test_401_without_or_with_a_wrong_token(client, logged):

@@ -8,20 +8,15 @@ from notifier.core.phones import normalize
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
 from tests import event_log_data as data
+from tests import factories
 from tests.webhook_signing import example, post_event
 
 
 @pytest.fixture
 def received(app, client, run_worker):
     """Employee 102 is notified of missed calls in working hours only; one client is known."""
-    with app.app_context():
-        sub = Subscriber(number="102", number_key=normalize("102"), name="Иванов Иван", email="ivanov@example.com")
-        db.session.add(sub)
-        db.session.flush()
-        rule = {"types": ["missed_calls"], "time": {"mode": "work_hours"}}
-        db.session.add(Rule(subscriber_id=sub.id, criteria=criteria_to_json(parse_criteria(rule))))
-        data.contact("ООО Ромашка", "+7 902 385 52 70")
-        db.session.commit()
+    factories.subscriber(rules=[{"types": ["missed_calls"], "time": {"mode": "work_hours"}}])
+    factories.contact("ООО Ромашка", "+7 902 385 52 70")
     for name in ("missed-internal", "missed-external-direct", "caller-hung-up", "voicemail"):
         assert post_event(client, example(name)).status_code == 202
     run_worker()

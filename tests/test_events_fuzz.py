@@ -71,10 +71,9 @@ def test_signed_mutated_events(app, client, base, changes, drop, unique):
     if resp.status_code == 422:
         assert resp.get_json()["errors"] and all(isinstance(v, str) for v in resp.get_json()["errors"].values())
     if resp.status_code == 202:  # what was promised can be judged
-        with app.app_context():
-            pk = db.session.scalar(select(Event.id).where(Event.event_id == payload["id"]))
-            process_event(pk)
-            assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk))
+        pk = db.session.scalar(select(Event.id).where(Event.event_id == payload["id"]))
+        process_event(pk)
+        assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk))
 
 
 @fuzz(800)

@@ -39,8 +39,7 @@ def count_events() -> int:
 
 
 def queued_job_ids(app) -> list[str]:
-    with app.app_context():
-        return Queue("default", connection=get_redis()).job_ids
+    return Queue("default", connection=get_redis()).job_ids
 
 
 # --------------------------------------------------------------------------- accepted / duplicate
@@ -49,23 +48,21 @@ def test_signed_event_is_stored_then_queued(app, client):
     resp = post_event(client, example("missed-external-direct"))
     assert resp.status_code == 202
     assert resp.get_json() == {"id": "evt-0002", "status": "accepted"}
-    with app.app_context():
-        event = db.session.scalar(select(Event))
-        assert event.event_id == "evt-0002" and event.type == "call.ended"
-        assert event.caller == "+7 902 385-52-70" and event.caller_key == "+79023855270"
-        assert event.callee_key == "102" and event.result == "no_answer" and event.call_id == "call-7002"
-        assert event.started_at.isoformat() == "2026-11-28T09:01:40+00:00"
-        assert event.payload == example("missed-external-direct")
-        assert event.queued_at is not None and event.processed_at is None
-        pk = event.id
+    event = db.session.scalar(select(Event))
+    assert event.event_id == "evt-0002" and event.type == "call.ended"
+    assert event.caller == "+7 902 385-52-70" and event.caller_key == "+79023855270"
+    assert event.callee_key == "102" and event.result == "no_answer" and event.call_id == "call-7002"
+    assert event.started_at.isoformat() == "2026-11-28T09:01:40+00:00"
+    assert event.payload == example("missed-external-direct")
+    assert event.queued_at is not None and event.processed_at is None
+    pk = event.id
     assert queued_job_ids(app) == [f"event-{pk}"]
 
 
 def test_unlisted_fields_are_not_stored(app, client):
     payload = dict(example("voicemail"), vendor={"deep": [1, 2, {"x": "y"}]}, result="busy")
     assert post_event(client, payload).status_code == 202
-    with app.app_context():
-        assert db.session.scalar(select(Event.payload)) == example("voicemail")
+    assert db.session.scalar(select(Event.payload)) == example("voicemail")
 
 
 def test_duplicate_answers_200_and_changes_nothing(app, client):
@@ -73,8 +70,7 @@ def test_duplicate_answers_200_and_changes_nothing(app, client):
     again = post_event(client, example("missed-internal"))
     assert again.status_code == 200
     assert again.get_json() == {"id": "evt-0001", "status": "duplicate"}
-    with app.app_context():
-        assert count_events() == 1
+    assert count_events() == 1
     assert len(queued_job_ids(app)) == 1
 
 
@@ -87,16 +83,14 @@ def test_intake_runs_one_statement_per_event(app, client):
     def record(conn, cursor, statement, *args):
         seen.append(statement.split()[0].upper())
 
-    with app.app_context():
-        sa_event.listen(db.engine, "before_cursor_execute", record)
+    sa_event.listen(db.engine, "before_cursor_execute", record)
     try:
         assert post_event(client, example("missed-external-direct")).status_code == 202
         assert seen == ["INSERT"]
         assert post_event(client, example("missed-external-direct")).status_code == 200
         assert seen == ["INSERT", "INSERT"]
     finally:
-        with app.app_context():
-            sa_event.remove(db.engine, "before_cursor_execute", record)
+        sa_event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_concurrent_duplicates_make_one_event(app, live_server):
@@ -116,8 +110,7 @@ def test_concurrent_duplicates_make_one_event(app, live_server):
     for t in threads:
         t.join()
     assert sorted(statuses) == [200] * 7 + [202]
-    with app.app_context():
-        assert count_events() == 1
+    assert count_events() == 1
     assert len(queued_job_ids(app)) == 1
 
 
@@ -139,8 +132,7 @@ def test_parallel_distinct_events_are_all_accepted(app, live_server):
     for t in threads:
         t.join()
     assert statuses == [202] * 100
-    with app.app_context():
-        assert count_events() == 100
+    assert count_events() == 100
     assert len(queued_job_ids(app)) == 100
 
 
@@ -190,8 +182,7 @@ def test_bad_signatures_answer_401(app, client, case):
     resp = post_raw(client, body, headers)
     assert resp.status_code == 401
     assert resp.get_json()["error"]
-    with app.app_context():
-        assert count_events() == 0
+    assert count_events() == 0
 
 
 def test_timestamp_within_five_minutes_is_accepted(client):
@@ -208,12 +199,10 @@ def test_regenerated_secret_is_seen_at_once(app, client):
     from notifier.services import settings
 
     app.config["WEBHOOK_SECRET_FROM_ENV"] = False
-    with app.app_context():
-        first = settings.webhook_secret()
+    first = settings.webhook_secret()
     body = body_of(example("missed-internal"))
     assert post_raw(client, body, signed_headers(body, first)).status_code == 202
-    with app.app_context():
-        second = settings.regenerate_webhook_secret()
+    second = settings.regenerate_webhook_secret()
     assert second != first
     body = body_of(dict(example("missed-internal"), id="evt-after"))
     assert post_raw(client, body, signed_headers(body, first)).status_code == 401
@@ -264,8 +253,7 @@ def test_chunked_bodies_are_limited_while_read(app, live_server):
         resp = requests.post(live_server.url + URL, data=chunks(body), headers=signed_headers(body, WEBHOOK_SECRET),
                              timeout=30)
         assert resp.status_code == status
-    with app.app_context():
-        assert count_events() == 1
+    assert count_events() == 1
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"])
@@ -300,24 +288,21 @@ def test_invalid_fields_are_422_each_named(app, client, change, fields):
     resp = post_event(client, payload)
     assert resp.status_code == 422
     assert set(resp.get_json()["errors"]) == fields
-    with app.app_context():
-        assert count_events() == 0
+    assert count_events() == 0
 
 
 def test_hidden_caller_is_accepted(app, client):
     assert post_event(client, dict(example("missed-internal"), **{"from": "anonymous"})).status_code == 202
-    with app.app_context():
-        event = db.session.scalar(select(Event))
-        assert event.caller == "anonymous" and event.caller_key is None
+    event = db.session.scalar(select(Event))
+    assert event.caller == "anonymous" and event.caller_key is None
 
 
 def test_hidden_caller_with_control_characters_is_stored_safely(app, client):
     """PostgreSQL text cannot hold NUL: the display copy is dropped, the payload keeps it."""
     assert post_event(client, dict(example("voicemail"), **{"from": "anonymous\u0000"})).status_code == 202
-    with app.app_context():
-        event = db.session.scalar(select(Event))
-        assert event.caller == "" and event.caller_key is None
-        assert event.payload["from"] == "anonymous\u0000"
+    event = db.session.scalar(select(Event))
+    assert event.caller == "" and event.caller_key is None
+    assert event.payload["from"] == "anonymous\u0000"
 
 
 def test_webhook_needs_no_bearer_token_and_only_post(client):
@@ -343,23 +328,20 @@ def test_redis_down_at_intake_then_sweep_queues_and_worker_processes(app, client
     resp = post_event(client, example("missed-internal"))
     assert resp.status_code == 202  # stored, so promised
     assert resp.get_json()["status"] == "accepted"
-    with app.app_context():
-        event = db.session.scalar(select(Event))
-        assert event.queued_at is None and event.processed_at is None
-        pk = event.id
+    event = db.session.scalar(select(Event))
+    assert event.queued_at is None and event.processed_at is None
+    pk = event.id
     # While Redis is still down the sweep fails loudly, and the event stays unqueued.
-    with app.app_context(), pytest.raises(Exception):
+    with pytest.raises(Exception):
         outbox.sweep(now=utcnow() + timedelta(seconds=10))
 
     own_redis.start()
     app.extensions.pop("redis", None)
-    with app.app_context():
-        assert outbox.sweep(now=utcnow())["events"] == 0  # younger than the grace period
-        assert outbox.sweep(now=utcnow() + timedelta(seconds=10))["events"] == 1
-        assert outbox.sweep(now=utcnow() + timedelta(seconds=10))["events"] == 0  # queued now
+    assert outbox.sweep(now=utcnow())["events"] == 0  # younger than the grace period
+    assert outbox.sweep(now=utcnow() + timedelta(seconds=10))["events"] == 1
+    assert outbox.sweep(now=utcnow() + timedelta(seconds=10))["events"] == 0  # queued now
     assert queued_job_ids(app) == [f"event-{pk}"]
     run_worker()
-    with app.app_context():
-        event = db.session.get(Event, pk)
-        assert event.processed_at is not None
-        assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk)) == "unknown_subscriber"
+    event = db.session.get(Event, pk)
+    assert event.processed_at is not None
+    assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk)) == "unknown_subscriber"

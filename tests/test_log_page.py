@@ -7,6 +7,7 @@ from notifier.extensions import db
 from notifier.models import Delivery
 from notifier.pipeline.queueing import QUEUE_NAMES, get_queue
 from tests import event_log_data as data
+from tests import factories
 
 POLL = 'hx-trigger="every 2s"'
 HTMX_LIST = {"HX-Request": "true", "HX-Target": "log-results"}
@@ -16,23 +17,22 @@ HTMX_DETAIL = {"HX-Request": "true", "HX-Target": "event-detail"}
 @pytest.fixture
 def logged(app):
     """An employee, a VIP client, a delivered event, a failed one and an unnotified one."""
-    with app.app_context():
-        ivanov = data.subscriber("102", "Иванов Иван", "ivanov@example.com")
-        petrova = data.subscriber("103", "Петрова Анна", "petrova@example.com")
-        data.contact("ООО Ромашка", "+7 902 385 52 70", vip=True)
-        ok = data.event("evt-ok", caller="101", decisions=[(ivanov, True, "notify")], deliveries=[
-            {"subscriber": ivanov, "channel": "email", "status": "sent", "attempts": 1}])
-        bad = data.event("evt-bad", caller="8 902 385 52 70", to="103", decisions=[(petrova, True, "notify")],
-                         deliveries=[
-                             {"subscriber": petrova, "channel": "email", "status": "failed", "attempts": 2,
-                              "last_error": "550 5.1.1 mailbox unavailable"},
-                             {"subscriber": petrova, "channel": "telegram", "status": "skipped", "address": "",
-                              "last_error": "Telegram не подключён"}])
-        data.event("evt-no", caller="+7 495 111-22-33", result="caller_hangup",
-                   decisions=[(ivanov, False, "caller_hangup")])
-        db.session.commit()
-        return {"ivanov": ivanov.id, "ok": ok.id, "bad": bad.id,
-                "failed": bad.deliveries[0].id, "skipped": bad.deliveries[1].id}
+    ivanov = factories.subscriber("102", "Иванов Иван", "ivanov@example.com")
+    petrova = factories.subscriber("103", "Петрова Анна", "petrova@example.com")
+    factories.contact("ООО Ромашка", "+7 902 385 52 70", vip=True)
+    ok = data.event("evt-ok", caller="101", decisions=[(ivanov, True, "notify")], deliveries=[
+        {"subscriber": ivanov, "channel": "email", "status": "sent", "attempts": 1}])
+    bad = data.event("evt-bad", caller="8 902 385 52 70", to="103", decisions=[(petrova, True, "notify")],
+                     deliveries=[
+                         {"subscriber": petrova, "channel": "email", "status": "failed", "attempts": 2,
+                          "last_error": "550 5.1.1 mailbox unavailable"},
+                         {"subscriber": petrova, "channel": "telegram", "status": "skipped", "address": "",
+                          "last_error": "Telegram не подключён"}])
+    data.event("evt-no", caller="+7 495 111-22-33", result="caller_hangup",
+               decisions=[(ivanov, False, "caller_hangup")])
+    db.session.commit()
+    return {"ivanov": ivanov.id, "ok": ok.id, "bad": bad.id,
+            "failed": bad.deliveries[0].id, "skipped": bad.deliveries[1].id}
 
 
 def html_of(resp):
@@ -117,10 +117,9 @@ def test_odd_query_parameters_never_fail(auth_client, logged, qs):
 
 
 def test_pages_of_fifty_with_a_link_to_older(app, auth_client):
-    with app.app_context():
-        for n in range(53):
-            data.event(f"e{n:02d}", caller="101")
-        db.session.commit()
+    for n in range(53):
+        data.event(f"e{n:02d}", caller="101")
+    db.session.commit()
     html = html_of(auth_client.get("/log/?caller=101"))
     assert len(rows(html)) == 50 and rows(html)[0] == "e52"
     older = re.search(r'href="(/log/\?[^"]*before=\d+[^"]*)"', html).group(1).replace("&amp;", "&")
@@ -155,21 +154,18 @@ def test_unknown_event_and_delivery_are_404(auth_client, logged):
 def test_retry_needs_csrf(app, auth_client, logged):
     resp = auth_client.post(f"/log/deliveries/{logged['failed']}/retry")
     assert resp.status_code == 400
-    with app.app_context():
-        assert db.session.get(Delivery, logged["failed"]).status == "failed"
+    assert db.session.get(Delivery, logged["failed"]).status == "failed"
 
 
 def queued_jobs(app) -> int:
-    with app.app_context():
-        return sum(get_queue(name).count for name in QUEUE_NAMES)
+    return sum(get_queue(name).count for name in QUEUE_NAMES)
 
 
 def test_retry_requeues_a_failed_delivery(app, auth_client, logged):
     url = f"/log/deliveries/{logged['failed']}/retry"
     resp = auth_client.post(url, data={"csrf_token": auth_client.csrf_token})
     assert resp.status_code == 303 and resp.location.endswith(f"/log/{logged['bad']}")
-    with app.app_context():
-        assert db.session.get(Delivery, logged["failed"]).status in ("pending", "retrying")
+    assert db.session.get(Delivery, logged["failed"]).status in ("pending", "retrying")
     assert queued_jobs(app) >= 1
     html = html_of(auth_client.get(resp.location))
     assert "снова поставлено в очередь" in html and POLL in html  # pending again: the detail refreshes
@@ -184,8 +180,7 @@ def test_retry_from_htmx_swaps_the_detail_and_refuses_what_is_not_failed(app, au
     skipped = f"/log/deliveries/{logged['skipped']}/retry"
     html = html_of(auth_client.post(skipped, data={"csrf_token": auth_client.csrf_token}, headers=HTMX_DETAIL))
     assert "Повторить нельзя" in html
-    with app.app_context():
-        assert db.session.get(Delivery, logged["skipped"]).status == "skipped"
+    assert db.session.get(Delivery, logged["skipped"]).status == "skipped"
 
 
 @pytest.mark.parametrize("processed, statuses, polls", [
@@ -197,13 +192,12 @@ def test_retry_from_htmx_swaps_the_detail_and_refuses_what_is_not_failed(app, au
     (True, [], False),
 ])
 def test_polling_only_while_something_is_pending(app, auth_client, processed, statuses, polls):
-    with app.app_context():
-        sub = data.subscriber("102", "Иванов", "ivanov@example.com")
-        ev = data.event("e1", processed=processed, deliveries=[
-            {"subscriber": sub, "channel": ch, "status": s} for ch, s in zip(("email", "telegram"), statuses)])
-        data.event("e0-done", caller="101")
-        db.session.commit()
-        pk = ev.id
+    sub = factories.subscriber("102", "Иванов", "ivanov@example.com")
+    ev = data.event("e1", processed=processed, deliveries=[
+        {"subscriber": sub, "channel": ch, "status": s} for ch, s in zip(("email", "telegram"), statuses)])
+    data.event("e0-done", caller="101")
+    db.session.commit()
+    pk = ev.id
     for url, headers in (("/log/", {}), ("/log/", HTMX_LIST), (f"/log/{pk}", {}), (f"/log/{pk}", HTMX_DETAIL)):
         html = html_of(auth_client.get(url, headers=headers))
         assert (POLL in html) is polls, url
@@ -215,15 +209,14 @@ def test_polling_only_while_something_is_pending(app, auth_client, processed, st
 
 def test_names_errors_and_payload_are_escaped(app, auth_client):
     evil = '<img src=x onerror="alert(1)">'
-    with app.app_context():
-        sub = data.subscriber("102", evil + "Иван", "a@example.com")
-        data.contact("<script>alert(2)</script>", "+7 902 385 52 70")
-        ev = data.event("<b>evt</b>", caller="+79023855270", decisions=[(sub, True, "notify")],
-                        deliveries=[{"subscriber": sub, "channel": "email", "status": "failed",
-                                     "last_error": "<script>alert(3)</script>"}],
-                        note="</code></pre><script>alert(4)</script>")
-        db.session.commit()
-        pk = ev.id
+    sub = factories.subscriber("102", evil + "Иван", "a@example.com")
+    factories.contact("<script>alert(2)</script>", "+7 902 385 52 70")
+    ev = data.event("<b>evt</b>", caller="+79023855270", decisions=[(sub, True, "notify")],
+                    deliveries=[{"subscriber": sub, "channel": "email", "status": "failed",
+                                 "last_error": "<script>alert(3)</script>"}],
+                    note="</code></pre><script>alert(4)</script>")
+    db.session.commit()
+    pk = ev.id
     for html in (html_of(auth_client.get("/log/")), html_of(auth_client.get(f"/log/{pk}"))):
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>evt</b>" not in html
         assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html and "&lt;img src=x" in html
@@ -233,12 +226,11 @@ def test_names_errors_and_payload_are_escaped(app, auth_client):
 
 
 def test_detail_shows_the_line_and_the_voicemail_length(app, auth_client):
-    with app.app_context():
-        call = data.event("e-call", direction="external", routing="direct", line="<i>+7 495 123-45-67</i>")
-        vm = data.event("e-vm", type="voicemail.received", result=None, duration_seconds=17)
-        odd = data.event("e-odd", line=5, duration_seconds="17")  # not what the contract allows: not shown
-        db.session.commit()
-        pks = call.id, vm.id, odd.id
+    call = data.event("e-call", direction="external", routing="direct", line="<i>+7 495 123-45-67</i>")
+    vm = data.event("e-vm", type="voicemail.received", result=None, duration_seconds=17)
+    odd = data.event("e-odd", line=5, duration_seconds="17")  # not what the contract allows: not shown
+    db.session.commit()
+    pks = call.id, vm.id, odd.id
     html = html_of(auth_client.get(f"/log/{pks[0]}"))
     assert "Многоканальный номер" in html and "&lt;i&gt;+7 495 123-45-67&lt;/i&gt;" in html
     html = html_of(auth_client.get(f"/log/{pks[1]}"))
@@ -254,10 +246,9 @@ def test_the_filter_form_pushes_a_clean_address_and_polling_pushes_none(auth_cli
 
 
 def test_an_unknown_subscriber_is_shown_by_its_number(app, auth_client):
-    with app.app_context():
-        ev = data.event("e1", to="8 902 000-11-22", decisions=[("+79020001122", False, "unknown_subscriber")])
-        db.session.commit()
-        pk = ev.id
+    ev = data.event("e1", to="8 902 000-11-22", decisions=[("+79020001122", False, "unknown_subscriber")])
+    db.session.commit()
+    pk = ev.id
     html = html_of(auth_client.get(f"/log/{pk}"))
     assert html.count("+7 902 000-11-22") >= 2 and "не абонент АТС" in html
     assert "Номер не принадлежит абоненту АТС" in html

@@ -11,16 +11,14 @@ from notifier.extensions import db
 
 
 def configure(app, **values):
-    with app.app_context():
-        settings.put(settings.MAIL_KEY, values)
-        db.session.commit()
+    settings.put(settings.MAIL_KEY, values)
+    db.session.commit()
 
 
 def test_sends_with_the_ui_settings_and_fills_in_the_sender(app, smtp_server):
     configure(app, server=smtp_server.host, port=smtp_server.port, sender="Офис <office@example.com>")
-    with app.app_context():
-        mailer.send_message(Message("Пропущенный звонок", recipients=["a@example.com"], body="Текст"))
-        mailer.send_message(Message("Второе", recipients=["b@example.com"], body="x", sender="other@example.com"))
+    mailer.send_message(Message("Пропущенный звонок", recipients=["a@example.com"], body="Текст"))
+    mailer.send_message(Message("Второе", recipients=["b@example.com"], body="x", sender="other@example.com"))
     first, second = smtp_server.wait_for(2)
     assert first.mail_from == "office@example.com" and "Офис" in str(first["From"])
     assert first["Subject"] == "Пропущенный звонок" and first.get_content().strip() == "Текст"
@@ -28,26 +26,25 @@ def test_sends_with_the_ui_settings_and_fills_in_the_sender(app, smtp_server):
 
 
 def test_not_configured(app):
-    with app.app_context(), pytest.raises(mailer.MailNotConfigured):
+    with pytest.raises(mailer.MailNotConfigured):
         mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
 
 
 def test_temporary_and_permanent_rejections_keep_their_codes(app, smtp_server):
     configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
     smtp_server.fail_next(451)
-    with app.app_context():
-        with pytest.raises(smtplib.SMTPResponseException) as exc:
-            mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
-        assert exc.value.smtp_code == 451
-        smtp_server.fail_next(550, stage="RCPT")
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as exc:
-            mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
-        assert "550" in mailer.error_text(exc.value)
+    with pytest.raises(smtplib.SMTPResponseException) as exc:
+        mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
+    assert exc.value.smtp_code == 451
+    smtp_server.fail_next(550, stage="RCPT")
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as exc:
+        mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
+    assert "550" in mailer.error_text(exc.value)
 
 
 def test_starttls_against_a_server_without_it_fails_clearly(app, smtp_server):
     configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com", use_tls=True)
-    with app.app_context(), pytest.raises(smtplib.SMTPNotSupportedError) as exc:
+    with pytest.raises(smtplib.SMTPNotSupportedError) as exc:
         mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
     assert "не поддерживает" in mailer.error_text(exc.value)
     assert smtp_server.messages == []
@@ -55,7 +52,7 @@ def test_starttls_against_a_server_without_it_fails_clearly(app, smtp_server):
 
 def test_header_injection_is_refused(app, smtp_server):
     configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
-    with app.app_context(), pytest.raises(BadHeaderError):
+    with pytest.raises(BadHeaderError):
         mailer.send_message(Message("x\nBcc: evil@example.com", recipients=["a@example.com"], body="x"))
     assert smtp_server.messages == []
 
@@ -67,6 +64,6 @@ def test_a_server_that_never_answers_times_out(app):
         silent.listen(1)
         configure(app, server="127.0.0.1", port=silent.getsockname()[1], sender="pbx@example.com")
         app.config["SMTP_TIMEOUT"] = 0.5
-        with app.app_context(), pytest.raises((socket.timeout, TimeoutError, smtplib.SMTPServerDisconnected)) as exc:
+        with pytest.raises((socket.timeout, TimeoutError, smtplib.SMTPServerDisconnected)) as exc:
             mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
         assert mailer.error_text(exc.value)

@@ -4,18 +4,18 @@ from notifier.services import settings
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
 
-from .notify_setup import (
-    add_contact, add_deliveries, add_subscriber, configure_mail, delivery, missed_call, voicemail,
-)
+from .factories import configure_mail, missed_call, voicemail
+from .factories import contact as add_contact
+from .factories import deliveries as add_deliveries
+from .notify_setup import delivery, linked_employee
 
 
 def send_mail(app, smtp_server, payload, **sub):
-    configure_mail(app, smtp_server)
-    with app.app_context():
-        sid = add_subscriber(**sub)
-        [email_id] = add_deliveries(payload, sid, channels=("email",))
-        dl.deliver(email_id)
-        assert delivery(email_id).status == "sent", delivery(email_id).last_error
+    configure_mail(smtp_server)
+    sid = linked_employee(**sub).id
+    [email_id] = add_deliveries(payload, sid, channels=("email",))
+    dl.deliver(email_id)
+    assert delivery(email_id).status == "sent", delivery(email_id).last_error
     [mail] = smtp_server.wait_for(1)
     return mail
 
@@ -27,8 +27,7 @@ def parts(mail):
 
 
 def test_missed_call_email_names_the_vip_client_and_links_back(app, smtp_server):
-    with app.app_context():
-        add_contact("ООО Ромашка", "8 (902) 385-52-70", vip=True)
+    add_contact("ООО Ромашка", "8 (902) 385-52-70", vip=True)
     mail = send_mail(app, smtp_server, missed_call())
     assert mail["Subject"] == "Пропущенный звонок от +7 902 385-52-70, ООО Ромашка, VIP"
     assert mail.rcpt_tos == ["ivanov@example.com"] and mail.mail_from == "pbx@example.com"
@@ -44,16 +43,14 @@ def test_missed_call_email_names_the_vip_client_and_links_back(app, smtp_server)
 
 
 def test_time_is_shown_in_the_company_time_zone(app, smtp_server):
-    with app.app_context():
-        settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Yekaterinburg").to_json())
-        db.session.commit()
+    settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Yekaterinburg").to_json())
+    db.session.commit()
     html, text = parts(send_mail(app, smtp_server, missed_call()))
     assert "25.11.2026 12:15" in text and "25.11.2026 12:15" in html
 
 
 def test_names_are_escaped_and_cannot_inject_headers(app, smtp_server):
-    with app.app_context():
-        add_contact('<script>alert(1)</script> "Ко" &\r\nBcc: evil@example.com', "+7 902 385-52-70")
+    add_contact('<script>alert(1)</script> "Ко" &\r\nBcc: evil@example.com', "+7 902 385-52-70")
     mail = send_mail(app, smtp_server, missed_call(), name="<b>Иванов</b>")
     assert mail.rcpt_tos == ["ivanov@example.com"] and mail["Bcc"] is None
     assert "\n" not in mail["Subject"] and "Bcc: evil@example.com" in mail["Subject"]

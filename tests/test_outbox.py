@@ -43,81 +43,70 @@ def job_ids() -> list[str]:
 
 
 def test_never_queued_events_are_queued_after_a_grace(app):
-    with app.app_context():
-        old = stored("old", timedelta(seconds=30))
-        stored("new", timedelta(seconds=0))
-        stored("done", timedelta(minutes=5), processed=True)
-        assert outbox.sweep()["events"] == 1
-        assert job_ids() == [f"event-{old}"]
-        assert db.session.get(Event, old).queued_at is not None
-        assert outbox.sweep()["events"] == 0
+    old = stored("old", timedelta(seconds=30))
+    stored("new", timedelta(seconds=0))
+    stored("done", timedelta(minutes=5), processed=True)
+    assert outbox.sweep()["events"] == 1
+    assert job_ids() == [f"event-{old}"]
+    assert db.session.get(Event, old).queued_at is not None
+    assert outbox.sweep()["events"] == 0
 
 
 def test_lost_jobs_are_queued_again_waiting_ones_are_not(app):
-    with app.app_context():
-        lost = stored("lost", timedelta(minutes=10), queued_age=timedelta(minutes=10))
-        waiting = stored("waiting", timedelta(minutes=10), queued_age=timedelta(minutes=10))
-        failed = stored("failed", timedelta(minutes=10), queued_age=timedelta(minutes=10))
-        recent = stored("recent", timedelta(seconds=10), queued_age=timedelta(seconds=10))
-        enqueue_processing([waiting, failed])
-        job = Job.fetch(f"event-{failed}", connection=get_redis())
-        Queue("default", connection=get_redis()).remove(job)
-        job.set_status("failed")
-        assert outbox.sweep()["events"] == 2
-        assert sorted(job_ids()) == sorted(f"event-{pk}" for pk in (waiting, lost, failed))
-        assert f"event-{recent}" not in job_ids()
-        # All three were looked at just now: the next pass leaves them alone.
-        assert outbox.sweep()["events"] == 0
+    lost = stored("lost", timedelta(minutes=10), queued_age=timedelta(minutes=10))
+    waiting = stored("waiting", timedelta(minutes=10), queued_age=timedelta(minutes=10))
+    failed = stored("failed", timedelta(minutes=10), queued_age=timedelta(minutes=10))
+    recent = stored("recent", timedelta(seconds=10), queued_age=timedelta(seconds=10))
+    enqueue_processing([waiting, failed])
+    job = Job.fetch(f"event-{failed}", connection=get_redis())
+    Queue("default", connection=get_redis()).remove(job)
+    job.set_status("failed")
+    assert outbox.sweep()["events"] == 2
+    assert sorted(job_ids()) == sorted(f"event-{pk}" for pk in (waiting, lost, failed))
+    assert f"event-{recent}" not in job_ids()
+    # All three were looked at just now: the next pass leaves them alone.
+    assert outbox.sweep()["events"] == 0
 
 
 def test_delivery_requeue_stale_is_called_when_offered(app, monkeypatch):
     calls = []
     monkeypatch.setattr(delivery, "requeue_stale", lambda: calls.append(1) or 3, raising=False)
-    with app.app_context():
-        assert outbox.sweep() == {"events": 0, "deliveries": 3}
+    assert outbox.sweep() == {"events": 0, "deliveries": 3}
     assert calls == [1]
 
 
 def test_one_sweeper_at_a_time(app):
-    with app.app_context():
-        stored("old", timedelta(seconds=30))
-        other = get_redis().lock(outbox.LOCK_KEY, timeout=60)
-        assert other.acquire(blocking=False)
+    stored("old", timedelta(seconds=30))
+    other = get_redis().lock(outbox.LOCK_KEY, timeout=60)
+    assert other.acquire(blocking=False)
     sweeper = outbox.Sweeper(app)
     assert sweeper.step() is None  # another worker holds the lock
-    with app.app_context():
-        other.release()
+    other.release()
     assert sweeper.step()["events"] == 1
-    with app.app_context():
-        assert get_redis().get(outbox.LOCK_KEY) is None  # released after the pass
+    assert get_redis().get(outbox.LOCK_KEY) is None  # released after the pass
 
 
 def test_sweeper_thread_starts_and_stops(app):
-    with app.app_context():
-        pk = stored("old", timedelta(seconds=30))
+    pk = stored("old", timedelta(seconds=30))
     sweeper = outbox.Sweeper(app, interval=3600).start()
     try:
         for _ in range(200):
-            with app.app_context():
-                if job_ids():
-                    break
+            if job_ids():
+                break
             sweeper.stopping.wait(0.05)
     finally:
         sweeper.stop()
     assert not sweeper._thread.is_alive()
-    with app.app_context():
-        assert job_ids() == [f"event-{pk}"]
+    assert job_ids() == [f"event-{pk}"]
 
 
 def test_worker_py_burst_drains_the_outbox(app, database_uri, redis_url, tmp_path):
     """The shipped entry point: sweeps, then processes, in a real process."""
-    with app.app_context():
-        pk = stored("stranded", timedelta(minutes=1))
+    pk = stored("stranded", timedelta(minutes=1))
     env = dict(os.environ, DATABASE_URL=database_uri, REDIS_URL=redis_url, WEBHOOK_SECRET=WEBHOOK_SECRET,
                INSTANCE_PATH=str(tmp_path / "worker-instance"))
     done = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    with app.app_context():
-        assert db.session.get(Event, pk).processed_at is not None
-        assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk)) == "unknown_subscriber"
+    assert db.session.get(Event, pk).processed_at is not None
+    assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk)) == "unknown_subscriber"

@@ -3,6 +3,8 @@ notified", judged on stored events against a real database; decisions and
 deliveries counted exactly; re-runs create nothing twice; bounded queries."""
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from rq import Queue
 from sqlalchemy import event as sa_event
@@ -18,6 +20,7 @@ from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, R
 from notifier.pipeline.processing import process_event
 from notifier.runtime.redis_conn import get_redis
 
+from . import factories
 from .webhook_signing import example, post_event
 
 MISSED = {"types": ["missed_calls"]}
@@ -34,34 +37,7 @@ def rule(types=("missed_calls",), time=None, callers=None) -> dict:
     return body
 
 
-def add_subscriber(number="102", rules=(), email="ivan@example.com", chat_id=555, name="Иван") -> Subscriber:
-    from notifier.core.phones import normalize
-
-    sub = Subscriber(number=number, number_key=normalize(number), name=name, email=email,
-                     telegram="@ivan" if chat_id else None, telegram_chat_id=chat_id)
-    db.session.add(sub)
-    db.session.flush()
-    for body in rules:
-        db.session.add(Rule(subscriber_id=sub.id, criteria=criteria_to_json(parse_criteria(body))))
-    db.session.commit()
-    return sub
-
-
-def add_contact(number: str, vip: bool, name="ООО Ромашка") -> None:
-    from notifier.core.phones import normalize
-
-    contact = Contact(name=name, vip=vip)
-    contact.numbers.append(ContactNumber(number=number, number_key=normalize(number)))
-    db.session.add(contact)
-    db.session.commit()
-
-
-def store(payload: dict) -> int:
-    """Store an event the way intake does (without HTTP), returning its pk."""
-    ev = Event(**event_columns(parse_event(payload), payload))
-    db.session.add(ev)
-    db.session.commit()
-    return ev.id
+employee = partial(factories.subscriber, name="Иван", email="ivan@example.com", chat_id=555, telegram="@ivan")
 
 
 def outcome(pk: int) -> tuple[list[tuple], list[tuple]]:
@@ -152,97 +128,88 @@ CASES = [
 
 @pytest.mark.parametrize("payload, rules, contacts, reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_decision_table(app, payload, rules, contacts, reason):
-    with app.app_context():
-        sub = add_subscriber("102", rules)
-        add_subscriber("101", [MISSED, VOICE], email="other@example.com", chat_id=777)  # never considered
-        for number, vip in contacts:
-            add_contact(number, vip)
-        pk = store(payload)
-        assert process_event(pk) == reason
-        decisions, deliveries = outcome(pk)
-        assert decisions == [(sub.id, "102", reason == "notify", reason)]
-        if reason == "notify":
-            assert deliveries == [("email", "pending", "ivan@example.com", sub.id),
-                                  ("telegram", "pending", "@ivan", sub.id)]
-        else:
-            assert deliveries == []
-        assert db.session.get(Event, pk).processed_at is not None
+    sub = employee("102", rules=rules)
+    employee("101", rules=[MISSED, VOICE], email="other@example.com", chat_id=777)  # never considered
+    for number, vip in contacts:
+        factories.contact("ООО Ромашка", number, vip=vip)
+    pk = factories.event(payload).id
+    assert process_event(pk) == reason
+    decisions, deliveries = outcome(pk)
+    assert decisions == [(sub.id, "102", reason == "notify", reason)]
+    if reason == "notify":
+        assert deliveries == [("email", "pending", "ivan@example.com", sub.id),
+                              ("telegram", "pending", "@ivan", sub.id)]
+    else:
+        assert deliveries == []
+    assert db.session.get(Event, pk).processed_at is not None
 
 
 def test_unknown_subscriber_gets_a_decision_without_subscriber(app):
-    with app.app_context():
-        add_subscriber("101", [MISSED])
-        pk = store(dict(example("missed-internal"), to="+7 (495) 000-00-00"))
-        assert process_event(pk) == "unknown_subscriber"
-        assert outcome(pk) == ([(None, "+74950000000", False, "unknown_subscriber")], [])
+    employee("101", rules=[MISSED])
+    pk = factories.event(dict(example("missed-internal"), to="+7 (495) 000-00-00")).id
+    assert process_event(pk) == "unknown_subscriber"
+    assert outcome(pk) == ([(None, "+74950000000", False, "unknown_subscriber")], [])
 
 
 def test_subscriber_found_by_any_notation_of_to(app):
-    with app.app_context():
-        sub = add_subscriber("+7 902 385-52-80", [VOICE])
-        pk = store(dict(example("voicemail"), to="89023855280"))
-        assert process_event(pk) == "notify"
-        assert [d[0] for d in outcome(pk)[0]] == [sub.id]
+    sub = employee("+7 902 385-52-80", rules=[VOICE])
+    pk = factories.event(dict(example("voicemail"), to="89023855280")).id
+    assert process_event(pk) == "notify"
+    assert [d[0] for d in outcome(pk)[0]] == [sub.id]
 
 
 def test_channels_the_subscriber_lacks_still_get_a_delivery(app):
     """Pending with an empty address: the delivery job records the skip and why."""
-    with app.app_context():
-        add_subscriber("102", [MISSED], email=None, chat_id=None)
-        pk = store(example("missed-internal"))
-        assert process_event(pk) == "notify"
-        assert [(c, s, a) for c, s, a, _ in outcome(pk)[1]] == [("email", "pending", ""), ("telegram", "pending", "")]
+    employee("102", rules=[MISSED], email=None, chat_id=None, telegram=None)
+    pk = factories.event(example("missed-internal")).id
+    assert process_event(pk) == "notify"
+    assert [(c, s, a) for c, s, a, _ in outcome(pk)[1]] == [("email", "pending", ""), ("telegram", "pending", "")]
 
 
 def test_schedule_from_settings_decides_the_time_zone(app):
     """08:30 in Moscow is 15:30 in Vladivostok: working time for a company there."""
-    with app.app_context():
-        settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Vladivostok").to_json())
-        db.session.commit()
-        add_subscriber("102", [rule(time={"mode": "work_hours"})])
-        pk = store(at("2026-11-25T08:30:00+03:00"))
-        assert process_event(pk) == "notify"
+    settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Vladivostok").to_json())
+    db.session.commit()
+    employee("102", rules=[rule(time={"mode": "work_hours"})])
+    pk = factories.event(at("2026-11-25T08:30:00+03:00")).id
+    assert process_event(pk) == "notify"
 
 
 def test_many_matching_rules_notify_once_per_channel(app):
-    with app.app_context():
-        add_subscriber("102", [MISSED, BOTH, rule(time={"mode": "all"}, callers={"mode": "all"})])
-        pk = store(example("missed-internal"))
-        process_event(pk)
-        assert [d[0] for d in outcome(pk)[1]] == ["email", "telegram"]
+    employee("102", rules=[MISSED, BOTH, rule(time={"mode": "all"}, callers={"mode": "all"})])
+    pk = factories.event(example("missed-internal")).id
+    process_event(pk)
+    assert [d[0] for d in outcome(pk)[1]] == ["email", "telegram"]
 
 
 def test_rerun_creates_nothing_twice(app):
-    with app.app_context():
-        add_subscriber("102", [MISSED])
-        pk = store(example("missed-internal"))
-        assert process_event(pk) == "notify"
-        first = outcome(pk)
-        assert process_event(pk) == "already processed"
-        # Even a run that missed processed_at (a concurrent one) is stopped by the constraints.
-        db.session.get(Event, pk).processed_at = None
-        db.session.commit()
-        assert process_event(pk) == "already processed"
-        assert outcome(pk) == first
-        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 2
-        assert db.session.scalar(select(func.count()).select_from(Decision)) == 1
+    employee("102", rules=[MISSED])
+    pk = factories.event(example("missed-internal")).id
+    assert process_event(pk) == "notify"
+    first = outcome(pk)
+    assert process_event(pk) == "already processed"
+    # Even a run that missed processed_at (a concurrent one) is stopped by the constraints.
+    db.session.get(Event, pk).processed_at = None
+    db.session.commit()
+    assert process_event(pk) == "already processed"
+    assert outcome(pk) == first
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Decision)) == 1
 
 
 def test_deliveries_are_queued_one_job_each(app):
-    with app.app_context():
-        add_subscriber("102", [MISSED])
-        pk = store(example("missed-internal"))
-        process_event(pk)
-        ids = sorted(db.session.scalars(select(Delivery.id).where(Delivery.event_id == pk)))
-        queue = Queue("default", connection=get_redis())
-        assert sorted(queue.job_ids) == sorted(f"delivery-{i}" for i in ids)
-        assert {queue.fetch_job(f"delivery-{i}").func_name for i in ids} == {"notifier.pipeline.delivery.deliver"}
-        assert {tuple(queue.fetch_job(f"delivery-{i}").args) for i in ids} == {(i,) for i in ids}
+    employee("102", rules=[MISSED])
+    pk = factories.event(example("missed-internal")).id
+    process_event(pk)
+    ids = sorted(db.session.scalars(select(Delivery.id).where(Delivery.event_id == pk)))
+    queue = Queue("default", connection=get_redis())
+    assert sorted(queue.job_ids) == sorted(f"delivery-{i}" for i in ids)
+    assert {queue.fetch_job(f"delivery-{i}").func_name for i in ids} == {"notifier.pipeline.delivery.deliver"}
+    assert {tuple(queue.fetch_job(f"delivery-{i}").args) for i in ids} == {(i,) for i in ids}
 
 
 def test_missing_event_is_a_no_op(app):
-    with app.app_context():
-        assert process_event(12345) == "missing"
+    assert process_event(12345) == "missing"
 
 
 # --------------------------------------------------------------------------- cost
@@ -264,51 +231,47 @@ def statements_of(fn) -> list[str]:
 
 def test_cost_does_not_grow_with_the_rule_book(app):
     """The same statements with 1 or 300 other subscribers' rules; VIP looked up only when asked."""
-    with app.app_context():
-        add_subscriber("102", [MISSED])
-        small = statements_of(lambda: process_event(store(dict(example("missed-internal"), id="a"))))
-        for n in range(300, 600):
-            add_subscriber(str(n), [MISSED, rule(callers={"mode": "vip"})], email=None, chat_id=None)
-        big = statements_of(lambda: process_event(store(dict(example("missed-internal"), id="b"))))
-        assert len(big) == len(small)
-        rules_queries = [s for s in big if "FROM rules" in s]
-        assert len(rules_queries) == 1 and "rules.subscriber_id = " in rules_queries[0]
-        assert not any("contact_numbers" in s for s in big)
+    employee("102", rules=[MISSED])
+    small = statements_of(lambda: process_event(factories.event(dict(example("missed-internal"), id="a")).id))
+    for n in range(300, 600):
+        employee(str(n), rules=[MISSED, rule(callers={"mode": "vip"})], email=None, chat_id=None, telegram=None)
+    big = statements_of(lambda: process_event(factories.event(dict(example("missed-internal"), id="b")).id))
+    assert len(big) == len(small)
+    rules_queries = [s for s in big if "FROM rules" in s]
+    assert len(rules_queries) == 1 and "rules.subscriber_id = " in rules_queries[0]
+    assert not any("contact_numbers" in s for s in big)
 
-        add_subscriber("103", [rule(callers={"mode": "vip"})])
-        vip = statements_of(lambda: process_event(store(dict(example(EXTERNAL), id="c", to="103"))))
-        assert len([s for s in vip if "contact_numbers" in s]) == 1
+    employee("103", rules=[rule(callers={"mode": "vip"})])
+    vip = statements_of(lambda: process_event(factories.event(dict(example(EXTERNAL), id="c", to="103")).id))
+    assert len([s for s in vip if "contact_numbers" in s]) == 1
 
 
 def test_event_that_notifies_nobody_loads_no_rules(app):
-    with app.app_context():
-        add_subscriber("102", [MISSED])
-        seen = statements_of(lambda: process_event(store(example("caller-hung-up"))))
-        assert not any("FROM rules" in s for s in seen)
+    employee("102", rules=[MISSED])
+    seen = statements_of(lambda: process_event(factories.event(example("caller-hung-up")).id))
+    assert not any("FROM rules" in s for s in seen)
 
 
 # --------------------------------------------------------------------------- end to end
 
 
 def test_worker_runs_the_job_end_to_end(app, client, run_worker):
-    with app.app_context():
-        sub_id = add_subscriber("102", [MISSED, VOICE]).id
+    sub_id = employee("102", rules=[MISSED, VOICE]).id
     for name in ("missed-internal", "missed-external-direct", "caller-hung-up", "voicemail"):
         assert post_event(client, example(name)).status_code == 202
     run_worker()
-    with app.app_context():
-        events = db.session.scalars(select(Event).order_by(Event.event_id)).all()
-        assert [e.event_id for e in events] == ["evt-0001", "evt-0002", "evt-0003", "evt-0004"]
-        assert all(e.processed_at is not None for e in events)
-        reasons = {e.event_id: outcome(e.id)[0] for e in events}
-        assert reasons == {
-            "evt-0001": [(sub_id, "102", True, "notify")],
-            "evt-0002": [(sub_id, "102", True, "notify")],
-            "evt-0003": [(sub_id, "102", False, "caller_hangup")],
-            "evt-0004": [(sub_id, "102", True, "notify")],
-        }
-        per_event = dict(db.session.execute(
-            select(Event.event_id, func.count(Delivery.id)).join(Delivery, isouter=True).group_by(Event.event_id)).all())
-        assert per_event == {"evt-0001": 2, "evt-0002": 2, "evt-0003": 0, "evt-0004": 2}
-        # Every delivery had its job (its outcome is the delivery half's business).
-        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 6
+    events = db.session.scalars(select(Event).order_by(Event.event_id)).all()
+    assert [e.event_id for e in events] == ["evt-0001", "evt-0002", "evt-0003", "evt-0004"]
+    assert all(e.processed_at is not None for e in events)
+    reasons = {e.event_id: outcome(e.id)[0] for e in events}
+    assert reasons == {
+        "evt-0001": [(sub_id, "102", True, "notify")],
+        "evt-0002": [(sub_id, "102", True, "notify")],
+        "evt-0003": [(sub_id, "102", False, "caller_hangup")],
+        "evt-0004": [(sub_id, "102", True, "notify")],
+    }
+    per_event = dict(db.session.execute(
+        select(Event.event_id, func.count(Delivery.id)).join(Delivery, isouter=True).group_by(Event.event_id)).all())
+    assert per_event == {"evt-0001": 2, "evt-0002": 2, "evt-0003": 0, "evt-0004": 2}
+    # Every delivery had its job (its outcome is the delivery half's business).
+    assert db.session.scalar(select(func.count()).select_from(Delivery)) == 6

@@ -13,22 +13,19 @@ FUNC = "tests.jobs_for_tests.record_context"
 
 
 def test_a_batch_goes_in_order_and_the_worker_runs_it(app, run_worker):
-    with app.app_context():
-        enqueue_calls(get_queue(), [(FUNC, (f"k{i}",), f"job-{i}") for i in range(3)])
-        assert get_queue().job_ids == ["job-0", "job-1", "job-2"]
+    enqueue_calls(get_queue(), [(FUNC, (f"k{i}",), f"job-{i}") for i in range(3)])
+    assert get_queue().job_ids == ["job-0", "job-1", "job-2"]
     run_worker()
-    with app.app_context():
-        assert {s.key for s in db.session.scalars(db.select(Setting))} == {"k0", "k1", "k2"}
-        assert all(Job.fetch(f"job-{i}", connection=get_redis()).get_status() == "finished" for i in range(3))
+    assert {s.key for s in db.session.scalars(db.select(Setting))} == {"k0", "k1", "k2"}
+    assert all(Job.fetch(f"job-{i}", connection=get_redis()).get_status() == "finished" for i in range(3))
 
 
 def test_the_queue_object_is_reused_until_the_redis_client_changes(app):
-    with app.app_context():
-        first = get_queue()
-        assert get_queue() is first
-        app.extensions.pop("redis")
-        assert get_queue() is not first
-        assert get_queue().connection is get_redis()
+    first = get_queue()
+    assert get_queue() is first
+    app.extensions.pop("redis")
+    assert get_queue() is not first
+    assert get_queue().connection is get_redis()
 
 
 assert record_context  # imported so the work horse can import the job by name
@@ -43,13 +40,12 @@ def test_discard_job_whose_execution_record_expired(app):
 
     from notifier.pipeline.queueing import discard_job
 
-    with app.app_context():
-        queue = get_queue()
-        job = queue.enqueue_call(FUNC, args=("x",), job_id="abandoned")
-        get_redis().zadd(job.execution_registry.key, {"gone-execution": time.time() + 60})
-        with pytest.raises(ValueError):
-            Job.fetch("abandoned", connection=get_redis()).delete()
-        discard_job(Job.fetch("abandoned", connection=get_redis()))
-        assert not get_redis().exists(job.key) and queue.job_ids == []
-        enqueue_calls(queue, [(FUNC, ("again",), "abandoned")])
-        assert queue.job_ids == ["abandoned"]
+    queue = get_queue()
+    job = queue.enqueue_call(FUNC, args=("x",), job_id="abandoned")
+    get_redis().zadd(job.execution_registry.key, {"gone-execution": time.time() + 60})
+    with pytest.raises(ValueError):
+        Job.fetch("abandoned", connection=get_redis()).delete()
+    discard_job(Job.fetch("abandoned", connection=get_redis()))
+    assert not get_redis().exists(job.key) and queue.job_ids == []
+    enqueue_calls(queue, [(FUNC, ("again",), "abandoned")])
+    assert queue.job_ids == ["abandoned"]

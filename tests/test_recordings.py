@@ -5,9 +5,9 @@ from notifier.pipeline import delivery as dl
 from notifier.channels import recordings
 from notifier.channels.recordings import RecordingUnavailable
 
-from .notify_setup import (
-    FileServer, add_deliveries, add_subscriber, configure_mail, configure_telegram, delivery, voicemail,
-)
+from .factories import configure_mail, configure_telegram, voicemail
+from .factories import deliveries as add_deliveries
+from .notify_setup import FileServer, delivery, linked_employee
 
 OGG = b"OggS" + b"\x00" * 2000
 MP3 = b"ID3" + b"\x01" * 3000
@@ -25,8 +25,7 @@ def files():
 
 
 def test_fetch_from_an_allowed_host(app, files):
-    with app.app_context():
-        rec = recordings.fetch(files.url("/vm/msg-1.ogg"), ["127.0.0.1"])
+    rec = recordings.fetch(files.url("/vm/msg-1.ogg"), ["127.0.0.1"])
     assert (rec.filename, rec.content_type, rec.data, rec.is_ogg_opus) == ("msg-1.ogg", "audio/ogg", OGG, True)
 
 
@@ -37,12 +36,12 @@ def test_fetch_from_an_allowed_host(app, files):
     ("/vm/huge.ogg", ["127.0.0.1"], "больше 20 МБ"),
 ])
 def test_fetch_refuses(app, files, url_path, hosts, reason):
-    with app.app_context(), pytest.raises(RecordingUnavailable, match=reason):
+    with pytest.raises(RecordingUnavailable, match=reason):
         recordings.fetch(files.url(url_path), hosts)
 
 
 def test_fetch_stops_streaming_at_the_limit(app, files):
-    with app.app_context(), pytest.raises(RecordingUnavailable, match="больше"):
+    with pytest.raises(RecordingUnavailable, match="больше"):
         recordings.fetch(files.url("/vm/msg-2.mp3"), ["127.0.0.1"], max_bytes=1000)
 
 
@@ -53,19 +52,18 @@ def test_only_http_urls_with_a_host(url):
 
 
 def test_unreachable_server(app):
-    with app.app_context(), pytest.raises(RecordingUnavailable, match="недоступен"):
+    with pytest.raises(RecordingUnavailable, match="недоступен"):
         recordings.fetch("http://127.0.0.1:1/a.ogg", ["127.0.0.1"])
 
 
 def deliver_voicemail(app, smtp_server, fake_telegram, url):
-    configure_mail(app, smtp_server)
-    configure_telegram(app, fake_telegram)
-    with app.app_context():
-        sid = add_subscriber()
-        ids = add_deliveries(voicemail(recording_url=url), sid)
-        for did in ids:
-            dl.deliver(did)
-            assert delivery(did).status == "sent", delivery(did).last_error
+    configure_mail(smtp_server)
+    configure_telegram(fake_telegram)
+    sid = linked_employee().id
+    ids = add_deliveries(voicemail(recording_url=url), sid)
+    for did in ids:
+        dl.deliver(did)
+        assert delivery(did).status == "sent", delivery(did).last_error
     [mail] = smtp_server.wait_for(1)
     return mail
 

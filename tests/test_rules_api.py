@@ -5,7 +5,7 @@ from notifier.core.criteria import parse_criteria
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
 
-from .rules_data import add_subscriber
+from .factories import subscriber
 
 CONTRACT_BODY = {
     "subscribers": ["101", "102"],
@@ -18,12 +18,11 @@ CONTRACT_BODY = {
 
 @pytest.fixture
 def people(app):
-    with app.app_context():
-        return {
-            "101": add_subscriber("101", "Иванов Иван", email="ivanov@example.com"),
-            "102": add_subscriber("102", "Петрова Анна"),
-            "mobile": add_subscriber("+7 902 385-52-80", "Резерв"),
-        }
+    return {
+        "101": subscriber("101", "Иванов Иван", email="ivanov@example.com").id,
+        "102": subscriber("102", "Петрова Анна", email=None).id,
+        "mobile": subscriber("+7 902 385-52-80", "Резерв", email=None).id,
+    }
 
 
 @pytest.fixture
@@ -63,8 +62,7 @@ def test_create_answers_one_rule_per_subscriber(api, people):
 def test_stored_numbers_are_canonical(app, api, people):
     rule_id = create(api, **{**CONTRACT_BODY, "subscribers": ["101"],
                              "callers": {"mode": "listed", "numbers": ["8 (902) 385-52-70"]}})[0]["id"]
-    with app.app_context():
-        criteria = db.session.get(Rule, rule_id).criteria
+    criteria = db.session.get(Rule, rule_id).criteria
     assert criteria["callers"]["numbers"] == ["+79023855270"]
     # what the event engine reads back is what was asked for
     assert parse_criteria(criteria) == parse_criteria(
@@ -204,7 +202,6 @@ def test_needs_a_token(client, people):
 
 def test_deleting_a_subscriber_removes_its_rules(app, api, people):
     create(api)
-    with app.app_context():
-        db.session.delete(db.session.get(Subscriber, people["101"]))
-        db.session.commit()
+    db.session.delete(db.session.get(Subscriber, people["101"]))
+    db.session.commit()
     assert api.get("/rules").json == {"items": []}

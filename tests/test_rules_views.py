@@ -10,24 +10,22 @@ from notifier.extensions import db
 from notifier.models import Rule
 from notifier.core.criteria import parse_criteria
 
-from .rules_data import add_rule, add_subscriber
+from .factories import rule, subscriber
 
 HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
 def people(app):
-    with app.app_context():
-        return {
-            "ivanov": add_subscriber("101", "Иванов Иван", email="ivanov@example.com", telegram_chat_id=42),
-            "petrova": add_subscriber("102", "Петрова Анна", email="petrova@example.com"),
-            "reserve": add_subscriber("+7 902 385-52-80", "Резерв"),
-        }
+    return {
+        "ivanov": subscriber("101", "Иванов Иван", email="ivanov@example.com", chat_id=42).id,
+        "petrova": subscriber("102", "Петрова Анна", email="petrova@example.com").id,
+        "reserve": subscriber("+7 902 385-52-80", "Резерв", email=None).id,
+    }
 
 
 def rules(app):
-    with app.app_context():
-        return [(r.subscriber.number, r.criteria) for r in db.session.scalars(select(Rule).order_by(Rule.id))]
+    return [(r.subscriber.number, r.criteria) for r in db.session.scalars(select(Rule).order_by(Rule.id))]
 
 
 def dialog_form(csrf, **fields):
@@ -47,9 +45,8 @@ def test_empty_state(auth_client):
 
 
 def test_list_shows_employee_criteria_and_telegram_state(app, auth_client, people):
-    with app.app_context():
-        add_rule(people["ivanov"], time={"mode": "work_hours"})
-        add_rule(people["petrova"], callers={"mode": "vip"}, time={"mode": "off_hours"})
+    rule(people["ivanov"], time={"mode": "work_hours"})
+    rule(people["petrova"], callers={"mode": "vip"}, time={"mode": "off_hours"})
     html = auth_client.get("/").get_data(as_text=True)
     assert "Уведомляемые адреса" in html and "Критерий уведомлений" in html
     assert "Все пропущенные звонки в рабочее время" in html
@@ -60,9 +57,8 @@ def test_list_shows_employee_criteria_and_telegram_state(app, auth_client, peopl
 
 
 def test_filter_returns_the_table_fragment(app, auth_client, people):
-    with app.app_context():
-        add_rule(people["ivanov"])
-        add_rule(people["petrova"])
+    rule(people["ivanov"])
+    rule(people["petrova"])
     resp = auth_client.get("/?q=петрова", headers={**HTMX, "HX-Target": "rules-table"})
     html = resp.get_data(as_text=True)
     assert html.lstrip().startswith("<form id=\"rules-table\"") and "<html" not in html
@@ -78,10 +74,9 @@ def test_filter_returns_the_table_fragment(app, auth_client, people):
 
 
 def test_pagination(app, auth_client, people):
-    with app.app_context():
-        for _ in range(55):
-            add_rule(people["ivanov"])
-        add_rule(people["petrova"])
+    for _ in range(55):
+        rule(people["ivanov"])
+    rule(people["petrova"])
     first = auth_client.get("/").get_data(as_text=True)
     assert first.count('name="ids"') == 50 and "1–50 из 56" in first and "Вперёд" in first
     second = auth_client.get("/?page=2", headers={**HTMX, "HX-Target": "rules-table"}).get_data(as_text=True)
@@ -92,17 +87,16 @@ def test_pagination(app, auth_client, people):
 def test_list_queries_do_not_grow_with_rows(app, auth_client, people):
     from sqlalchemy import event
 
-    with app.app_context():
-        for _ in range(30):
-            add_rule(people["ivanov"])
-            add_rule(people["petrova"])
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            auth_client.get("/", headers={**HTMX, "HX-Target": "rules-table"})
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
+    for _ in range(30):
+        rule(people["ivanov"])
+        rule(people["petrova"])
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        auth_client.get("/", headers={**HTMX, "HX-Target": "rules-table"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
     rule_queries = [s for s in statements if "rules" in s or "subscribers" in s]
     assert len(rule_queries) <= 4, rule_queries
 
@@ -243,9 +237,8 @@ def test_voicemail_only_ignores_time_and_callers(app, auth_client, people):
 
 
 def test_edit_prefills_and_saves(app, auth_client, people):
-    with app.app_context():
-        rule_id = add_rule(people["ivanov"], time={"mode": "period", "period": {"from": "22:00", "to": "24:00"}},
-                           callers={"mode": "listed", "numbers": ["+79023855270"]})
+    rule_id = rule(people["ivanov"], time={"mode": "period", "period": {"from": "22:00", "to": "24:00"}},
+                       callers={"mode": "listed", "numbers": ["+79023855270"]}).id
     html = auth_client.get(f"/rules/{rule_id}/edit", headers=HTMX).get_data(as_text=True)
     assert 'value="period" data-reveal="rule-period" checked' in html
     assert 'name="from" value="22:00"' in html and 'name="to" value="00:00"' in html
@@ -261,8 +254,7 @@ def test_edit_prefills_and_saves(app, auth_client, people):
 
 
 def test_bulk_edit_keeps_each_employee(app, auth_client, people):
-    with app.app_context():
-        ids = [add_rule(people["ivanov"]), add_rule(people["petrova"], callers={"mode": "vip"})]
+    ids = [rule(people["ivanov"]).id, rule(people["petrova"], callers={"mode": "vip"}).id]
     html = auth_client.get(f"/rules/bulk-edit?ids={ids[0]}&ids={ids[1]}", headers=HTMX).get_data(as_text=True)
     assert "У отмеченных правил разные критерии" in html and "Изменить правила (2)" in html
     assert "Иванов Иван" in html and "Петрова Анна" in html
@@ -278,8 +270,7 @@ def test_bulk_edit_keeps_each_employee(app, auth_client, people):
 
 
 def test_delete_asks_for_confirmation_without_js(app, auth_client, people):
-    with app.app_context():
-        rule_id = add_rule(people["ivanov"])
+    rule_id = rule(people["ivanov"]).id
     resp = auth_client.post(f"/rules/{rule_id}/delete", data={"csrf_token": auth_client.csrf_token})
     assert resp.status_code == 200 and "Удалить правило?" in resp.get_data(as_text=True)
     assert len(rules(app)) == 1
@@ -288,8 +279,7 @@ def test_delete_asks_for_confirmation_without_js(app, auth_client, people):
 
 
 def test_delete_and_bulk_delete_with_htmx(app, auth_client, people):
-    with app.app_context():
-        ids = [add_rule(people["ivanov"]), add_rule(people["petrova"]), add_rule(people["reserve"])]
+    ids = [rule(people["ivanov"]).id, rule(people["petrova"]).id, rule(people["reserve"]).id]
     resp = auth_client.post(f"/rules/{ids[0]}/delete", data={"confirmed": "1"},
                             headers={**HTMX, "X-CSRFToken": auth_client.csrf_token})
     assert resp.status_code == 200 and "rules-changed" in resp.headers["HX-Trigger"]
@@ -301,8 +291,7 @@ def test_delete_and_bulk_delete_with_htmx(app, auth_client, people):
 
 
 def test_posts_need_csrf(app, auth_client, people):
-    with app.app_context():
-        rule_id = add_rule(people["ivanov"])
+    rule_id = rule(people["ivanov"]).id
     for url in ("/rules/new", f"/rules/{rule_id}/edit", f"/rules/{rule_id}/delete", "/rules/bulk-delete",
                 "/rules/bulk-edit"):
         resp = auth_client.post(url, data={"confirmed": "1", "ids": [rule_id], "subscribers": [people["ivanov"]],
@@ -362,8 +351,7 @@ def test_values_of_stored_criteria_round_trip(criteria, expected):
 
 
 def test_control_characters_in_searches_are_harmless(app, auth_client, people):
-    with app.app_context():
-        add_rule(people["ivanov"])
+    rule(people["ivanov"])
     assert "Иванов Иван" in auth_client.get("/?q=ив%00ан").get_data(as_text=True)
     assert "Иванов Иван" in auth_client.get("/rules/subscriber-search?q=%00иван").get_data(as_text=True)
     resp = post_dialog(auth_client, action="add_subscriber", q="\x00Петрова")
@@ -374,8 +362,7 @@ def test_control_characters_in_searches_are_harmless(app, auth_client, people):
 
 
 def test_bulk_edit_opens_from_a_plain_post(app, auth_client, people):
-    with app.app_context():
-        ids = [add_rule(people["ivanov"]), add_rule(people["petrova"])]
+    ids = [rule(people["ivanov"]).id, rule(people["petrova"]).id]
     resp = auth_client.post("/rules/bulk-edit", data={"csrf_token": auth_client.csrf_token, "ids": ids,
                                                       "action": "open"})
     html = resp.get_data(as_text=True)

@@ -28,8 +28,7 @@ PEOPLE = [
     ("nobody", set()),
 ])
 def test_search(app, query, expected):
-    with app.app_context():
-        db.session.add_all(Subscriber(**p) for p in PEOPLE)
-        db.session.commit()
-        found = {s.number_key for s in db.session.scalars(search(query))}
-        assert found == expected
+    db.session.add_all(Subscriber(**p) for p in PEOPLE)
+    db.session.commit()
+    found = {s.number_key for s in db.session.scalars(search(query))}
+    assert found == expected

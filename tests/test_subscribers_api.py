@@ -65,8 +65,7 @@ def test_invalid_fields_are_422(app, client, api_headers, body, field):
     resp = create(client, api_headers, **body)
     assert resp.status_code == 422
     assert field in resp.get_json()["errors"]
-    with app.app_context():
-        assert db.session.query(Subscriber).count() == 0
+    assert db.session.query(Subscriber).count() == 0
 
 
 def test_extension_and_integer_number(client, api_headers):
@@ -98,19 +97,16 @@ def test_patch_invalid_changes_nothing(client, api_headers):
 
 def test_delete_removes_rules(app, client, api_headers):
     sid = create(client, api_headers, number="106").get_json()["id"]
-    with app.app_context():
-        db.session.add(Rule(subscriber_id=sid, criteria={"types": ["voicemail"]}))
-        db.session.commit()
+    db.session.add(Rule(subscriber_id=sid, criteria={"types": ["voicemail"]}))
+    db.session.commit()
     assert client.delete(f"{URL}/{sid}", headers=api_headers).status_code == 204
-    with app.app_context():
-        assert db.session.query(Rule).count() == 0
+    assert db.session.query(Rule).count() == 0
 
 
 def test_telegram_linked_flag(app, client, api_headers):
     sid = create(client, api_headers, number="107").get_json()["id"]
-    with app.app_context():
-        db.session.get(Subscriber, sid).telegram_chat_id = 42
-        db.session.commit()
+    db.session.get(Subscriber, sid).telegram_chat_id = 42
+    db.session.commit()
     assert client.get(f"{URL}/{sid}", headers=api_headers).get_json()["telegram_linked"] is True
 
 

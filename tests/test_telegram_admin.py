@@ -11,6 +11,7 @@ from notifier.telegram import bot
 from notifier.extensions import db
 from notifier.models import Subscriber
 from notifier.web.security import token_digest
+from tests import factories
 
 HX = {"HX-Request": "true"}
 
@@ -23,18 +24,13 @@ def tg(app, fake_telegram):
 
 @pytest.fixture
 def sub_id(app):
-    with app.app_context():
-        sub = Subscriber(number="102", number_key="102", name="Иванов Иван", email="ivanov@example.com")
-        db.session.add(sub)
-        db.session.commit()
-        return sub.id
+    return factories.subscriber().id
 
 
 def subscriber(app, sid) -> Subscriber:
-    with app.app_context():
-        sub = db.session.get(Subscriber, sid)
-        db.session.expunge(sub)
-        return sub
+    sub = db.session.get(Subscriber, sid)
+    db.session.expunge(sub)
+    return sub
 
 
 def link_in(html: str) -> str:
@@ -66,14 +62,12 @@ def test_api_telegram_link_errors(app, client, api_headers, sub_id, fake_telegra
     resp = client.post(f"/api/v1/subscribers/{sub_id}/telegram-link", headers=api_headers)
     assert resp.status_code == 502 and "Unauthorized" in resp.get_json()["error"]
     assert "WRONG" not in resp.get_data(as_text=True)
-    with app.app_context():
-        assert "Unauthorized" in settings.get("telegram_status")["error"]
+    assert "Unauthorized" in settings.get("telegram_status")["error"]
 
 
 def test_api_unlink(app, client, api_headers, sub_id):
-    with app.app_context():
-        db.session.get(Subscriber, sub_id).telegram_chat_id = 42
-        db.session.commit()
+    db.session.get(Subscriber, sub_id).telegram_chat_id = 42
+    db.session.commit()
     assert client.delete(f"/api/v1/subscribers/{sub_id}/telegram-link", headers=api_headers).status_code == 204
     sub = subscriber(app, sub_id)
     assert sub.telegram_chat_id is None and sub.telegram_unlinked_reason == "Отвязан администратором"
@@ -120,9 +114,8 @@ def test_link_page_without_javascript(app, auth_client, tg, sub_id):
 
 
 def test_email_the_shown_link(app, auth_client, tg, sub_id, smtp_server):
-    with app.app_context():
-        settings.put("mail", {"server": "127.0.0.1", "port": smtp_server.port, "sender": "pbx@example.com"})
-        db.session.commit()
+    settings.put("mail", {"server": "127.0.0.1", "port": smtp_server.port, "sender": "pbx@example.com"})
+    db.session.commit()
     html = auth_client.post(f"/subscribers/{sub_id}/telegram-link",
                             headers={**HX, "X-CSRFToken": auth_client.csrf_token}).get_data(as_text=True)
     url = link_in(html)
@@ -146,9 +139,8 @@ def test_email_without_smtp_says_so(app, auth_client, tg, sub_id):
 
 
 def test_unlink_from_the_fragment(app, auth_client, tg, sub_id):
-    with app.app_context():
-        db.session.get(Subscriber, sub_id).telegram_chat_id = 42
-        db.session.commit()
+    db.session.get(Subscriber, sub_id).telegram_chat_id = 42
+    db.session.commit()
     html = auth_client.post(f"/subscribers/{sub_id}/telegram-link",
                             headers={**HX, "X-CSRFToken": auth_client.csrf_token}).get_data(as_text=True)
     assert "Отвязать" in html and "Telegram подключён" in html
@@ -177,15 +169,13 @@ def test_webhook_settings_page(app, auth_client, tg):
                             data={"csrf_token": auth_client.csrf_token, "public_url": "https://notify.example.com/"})
     assert resp.status_code == 302
     assert tg.webhook["url"] == "https://notify.example.com/api/v1/telegram/webhook"
-    with app.app_context():
-        assert bot.webhook_secret() == tg.webhook["secret_token"]
+    assert bot.webhook_secret() == tg.webhook["secret_token"]
     page = auth_client.get("/settings/telegram-webhook").get_data(as_text=True)
     assert "Webhook включён" in page and "https://notify.example.com/api/v1/telegram/webhook" in page
     resp = auth_client.post("/settings/telegram-webhook/off", data={"csrf_token": auth_client.csrf_token})
     assert resp.status_code == 302
     assert tg.webhook is None
-    with app.app_context():
-        assert bot.webhook_url() is None
+    assert bot.webhook_url() is None
 
 
 def test_webhook_settings_show_bot_errors(app, auth_client, tg):
@@ -194,14 +184,12 @@ def test_webhook_settings_show_bot_errors(app, auth_client, tg):
                             data={"csrf_token": auth_client.csrf_token, "public_url": "https://notify.example.com"})
     assert resp.status_code == 422
     assert "Telegram не принял адрес: Bad Request" in resp.get_data(as_text=True)
-    with app.app_context():
-        assert bot.webhook_url() is None
+    assert bot.webhook_url() is None
 
 
 def test_email_refused_by_the_server_says_so(app, auth_client, tg, sub_id, smtp_server):
-    with app.app_context():
-        settings.put("mail", {"server": "127.0.0.1", "port": smtp_server.port, "sender": "pbx@example.com"})
-        db.session.commit()
+    settings.put("mail", {"server": "127.0.0.1", "port": smtp_server.port, "sender": "pbx@example.com"})
+    db.session.commit()
     smtp_server.fail_next(550, stage="RCPT", message="No such user")
     resp = auth_client.post(f"/subscribers/{sub_id}/telegram-link/email",
                             headers={**HX, "X-CSRFToken": auth_client.csrf_token})

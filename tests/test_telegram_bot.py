@@ -17,6 +17,8 @@ from notifier.runtime.redis_conn import get_redis
 from notifier.web.security import token_digest
 from notifier.telegram.poller import AUTH_BACKOFF, IDLE, LOCK_RETRY, Poller
 
+from .factories import subscriber
+
 CHAT = 5550001
 
 
@@ -27,23 +29,13 @@ def tg(app, fake_telegram):
     return fake_telegram
 
 
-def add_subscriber(number="102", name="Иванов Иван", email="ivanov@example.com", rules=()):
-    sub = Subscriber(number=number, number_key=number, name=name, email=email)
-    db.session.add(sub)
-    for criteria in rules:
-        sub.rules.append(Rule(criteria=criteria))
-    db.session.commit()
-    return sub
-
-
 def token_of(url: str) -> str:
     return url.split("?start=", 1)[1]
 
 
 def poller(app, **kw) -> Poller:
     """A poller that does not long-poll, so each step returns at once."""
-    with app.app_context():
-        return Poller(app, connection=get_redis(), poll_timeout=0, **kw)
+    return Poller(app, connection=get_redis(), poll_timeout=0, **kw)
 
 
 def run_updates(app, tg, *texts, chat_id=CHAT):
@@ -56,70 +48,66 @@ def run_updates(app, tg, *texts, chat_id=CHAT):
         assert p.step() == 0
     finally:
         p.release()
+    db.session.expire_all()  # the poller wrote in its own context
     return [m["text"] for m in tg.messages[before:]]
 
 
 # -- the link itself -----------------------------------------------------------------
 
 def test_new_link_is_a_one_time_deep_link_stored_as_a_digest(app, tg):
-    with app.app_context():
-        sub = add_subscriber()
-        url, expires_at = link.new_link(sub)
-        db.session.commit()
-        token = token_of(url)
-        assert url.startswith(f"https://t.me/{tg.bot_username}?start=")
-        assert 1 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
-        assert sub.telegram_link_token_hash == token_digest(token)
-        assert token not in str(sub.telegram_link_token_hash)
-        assert timedelta(days=6) < expires_at - utcnow() <= link.LINK_TTL
-        # the bot's name was asked once from getMe and saved next to the token settings
-        assert settings.get("telegram")["username"] == tg.bot_username
-        second, _ = link.new_link(sub)
-        db.session.commit()
-        assert len(tg.sent("getMe")) == 1
-        assert link.link_chat(token, CHAT) is None  # the new link replaced the old one
-        assert link.link_chat(token_of(second), CHAT) is sub
+    sub = subscriber()
+    url, expires_at = link.new_link(sub)
+    db.session.commit()
+    token = token_of(url)
+    assert url.startswith(f"https://t.me/{tg.bot_username}?start=")
+    assert 1 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()
+    assert sub.telegram_link_token_hash == token_digest(token)
+    assert token not in str(sub.telegram_link_token_hash)
+    assert timedelta(days=6) < expires_at - utcnow() <= link.LINK_TTL
+    # the bot's name was asked once from getMe and saved next to the token settings
+    assert settings.get("telegram")["username"] == tg.bot_username
+    second, _ = link.new_link(sub)
+    db.session.commit()
+    assert len(tg.sent("getMe")) == 1
+    assert link.link_chat(token, CHAT) is None  # the new link replaced the old one
+    assert link.link_chat(token_of(second), CHAT) is sub
 
 
 def test_no_bot_configured_means_no_link(app):
-    with app.app_context():
-        sub = add_subscriber()
-        with pytest.raises(link.NotConfigured):
-            link.new_link(sub)
+    sub = subscriber()
+    with pytest.raises(link.NotConfigured):
+        link.new_link(sub)
 
 
 # -- /start, /stop, /status -------------------------------------------------------------
 
 def test_start_with_valid_token_links_the_chat_and_says_what_comes(app, tg):
-    with app.app_context():
-        sub = add_subscriber(name="Иванов <Иван> & Co", rules=[
-            {"types": ["missed_calls"], "time": {"mode": "off_hours"}, "callers": {"mode": "all"}},
-            {"types": ["voicemail"]},
-        ])
-        url, _ = link.new_link(sub)
-        db.session.commit()
-        sid = sub.id
+    sub = subscriber(name="Иванов <Иван> & Co", rules=[
+        {"types": ["missed_calls"], "time": {"mode": "off_hours"}, "callers": {"mode": "all"}},
+        {"types": ["voicemail"]},
+    ])
+    url, _ = link.new_link(sub)
+    db.session.commit()
+    sid = sub.id
     [text] = run_updates(app, tg, f"/start {token_of(url)}")
     assert "<b>Иванов &lt;Иван&gt; &amp; Co</b> (номер 102)" in text  # Telegram HTML, escaped
     assert tg.messages[-1]["parse_mode"] == "HTML"
     assert "Все пропущенные звонки в нерабочее время" in text
     assert "Голосовые сообщения" in text
-    with app.app_context():
-        sub = db.session.get(Subscriber, sid)
-        assert sub.telegram_chat_id == CHAT and sub.telegram_linked
-        assert sub.telegram_linked_at is not None
-        assert sub.telegram_link_token_hash is None
-        assert sub.telegram == "@ivan_petrov"  # filled from Telegram as the admin left it empty
+    sub = db.session.get(Subscriber, sid)
+    assert sub.telegram_chat_id == CHAT and sub.telegram_linked
+    assert sub.telegram_linked_at is not None
+    assert sub.telegram_link_token_hash is None
+    assert sub.telegram == "@ivan_petrov"  # filled from Telegram as the admin left it empty
     # the token was one-time
     [again] = run_updates(app, tg, f"/start {token_of(url)}", chat_id=CHAT + 1)
     assert "недействительна" in again
 
 
 def test_start_without_rules_says_notifications_are_not_configured(app, tg):
-    with app.app_context():
-        sub = add_subscriber(name="")
-        url, _ = link.new_link(sub)
-        db.session.commit()
+    sub = subscriber(name="")
+    url, _ = link.new_link(sub)
+    db.session.commit()
     [text] = run_updates(app, tg, f"/start {token_of(url)}")
     assert "к абоненту с номером <b>102</b>" in text
     assert "пока не настроены" in text
@@ -127,21 +115,19 @@ def test_start_without_rules_says_notifications_are_not_configured(app, tg):
 
 @pytest.mark.parametrize("case", ["wrong", "expired"])
 def test_start_with_wrong_or_expired_token_changes_nothing(app, tg, case):
-    with app.app_context():
-        sub = add_subscriber()
-        url, _ = link.new_link(sub)
-        if case == "expired":
-            sub.telegram_link_expires_at = utcnow() - timedelta(seconds=1)
-        db.session.commit()
-        sid = sub.id
-        token = token_of(url) if case == "expired" else "not-a-real-token"
-        saved_hash = sub.telegram_link_token_hash
+    sub = subscriber()
+    url, _ = link.new_link(sub)
+    if case == "expired":
+        sub.telegram_link_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    sid = sub.id
+    token = token_of(url) if case == "expired" else "not-a-real-token"
+    saved_hash = sub.telegram_link_token_hash
     [text] = run_updates(app, tg, f"/start {token}")
     assert "К сожалению, эта ссылка недействительна или её срок истёк" in text
-    with app.app_context():
-        sub = db.session.get(Subscriber, sid)
-        assert sub.telegram_chat_id is None
-        assert sub.telegram_link_token_hash == saved_hash
+    sub = db.session.get(Subscriber, sid)
+    assert sub.telegram_chat_id is None
+    assert sub.telegram_link_token_hash == saved_hash
 
 
 def test_start_without_token_explains_how_to_get_a_link(app, tg):
@@ -150,46 +136,40 @@ def test_start_without_token_explains_how_to_get_a_link(app, tg):
 
 
 def test_stop_unlinks_and_status_reports(app, tg):
-    with app.app_context():
-        sub = add_subscriber(rules=[{"types": ["missed_calls"], "callers": {"mode": "vip"}}])
-        url, _ = link.new_link(sub)
-        db.session.commit()
-        sid = sub.id
+    sub = subscriber(rules=[{"types": ["missed_calls"], "callers": {"mode": "vip"}}])
+    url, _ = link.new_link(sub)
+    db.session.commit()
+    sid = sub.id
     started, status, stopped, status_after, other = run_updates(
         app, tg, f"/start {token_of(url)}", "/status", "/stop", "/status", "привет")
     assert "Пропущенные звонки с VIP-номеров" in status and "Иванов Иван" in status
     assert "отключены" in stopped
     assert "не подключён" in status_after
     assert "/status" in other and "/stop" in other  # short help for anything else
-    with app.app_context():
-        sub = db.session.get(Subscriber, sid)
-        assert sub.telegram_chat_id is None
-        assert "/stop" in sub.telegram_unlinked_reason
+    sub = db.session.get(Subscriber, sid)
+    assert sub.telegram_chat_id is None
+    assert "/stop" in sub.telegram_unlinked_reason
 
 
 def test_a_chat_moves_to_the_employee_who_linked_it_last(app, tg):
-    with app.app_context():
-        first, second = add_subscriber("101", "Первый"), add_subscriber("102", "Второй")
-        url1, _ = link.new_link(first)
-        url2, _ = link.new_link(second)
-        db.session.commit()
-        ids = first.id, second.id
+    first, second = subscriber("101", "Первый"), subscriber("102", "Второй")
+    url1, _ = link.new_link(first)
+    url2, _ = link.new_link(second)
+    db.session.commit()
+    ids = first.id, second.id
     run_updates(app, tg, f"/start {token_of(url1)}", f"/start {token_of(url2)}")
-    with app.app_context():
-        assert db.session.get(Subscriber, ids[0]).telegram_chat_id is None
-        assert "102" in db.session.get(Subscriber, ids[0]).telegram_unlinked_reason
-        assert db.session.get(Subscriber, ids[1]).telegram_chat_id == CHAT
+    assert db.session.get(Subscriber, ids[0]).telegram_chat_id is None
+    assert "102" in db.session.get(Subscriber, ids[0]).telegram_unlinked_reason
+    assert db.session.get(Subscriber, ids[1]).telegram_chat_id == CHAT
 
 
 def test_group_chats_are_ignored(app, tg):
-    with app.app_context():
-        sub = add_subscriber()
-        url, _ = link.new_link(sub)
-        db.session.commit()
-        sid = sub.id
+    sub = subscriber()
+    url, _ = link.new_link(sub)
+    db.session.commit()
+    sid = sub.id
     assert run_updates(app, tg, f"/start {token_of(url)}", chat_id=-100123) == []
-    with app.app_context():
-        assert db.session.get(Subscriber, sid).telegram_chat_id is None
+    assert db.session.get(Subscriber, sid).telegram_chat_id is None
 
 
 # -- the poller -----------------------------------------------------------------------
@@ -200,12 +180,11 @@ def test_restarted_poller_handles_no_update_twice(app, tg):
     assert first.step() == 0
     first.stop()
     assert len(tg.messages) == 1
-    with app.app_context():
-        offset = bot.stored_offset()
-        assert offset == handled["update_id"] + 1  # stored in the settings table
-        assert settings.get(bot.OFFSET_KEY) == {"bot_id": "123456", "next": offset}
-        # an update seen again (e.g. re-delivered) is recognised and skipped
-        assert bot.process(handled, channel_checks.bot(), 0, lambda s: None) is False
+    offset = bot.stored_offset()
+    assert offset == handled["update_id"] + 1  # stored in the settings table
+    assert settings.get(bot.OFFSET_KEY) == {"bot_id": "123456", "next": offset}
+    # an update seen again (e.g. re-delivered) is recognised and skipped
+    assert bot.process(handled, channel_checks.bot(), 0, lambda s: None) is False
     tg.push_update("/stop", CHAT)
     second = poller(app)  # as after a restart: nothing in memory
     assert second.step() == 0
@@ -214,11 +193,10 @@ def test_restarted_poller_handles_no_update_twice(app, tg):
     assert len(texts) == 2 and "не подключён" in texts[1]
     polls = [r["params"] for r in tg.requests if r["method"] == "getUpdates"]
     assert polls[1]["offset"] == offset  # asked from the stored offset
-    with app.app_context():
-        assert bot.stored_offset() == offset + 1
-        # another bot (a new token) has its own update ids: it starts afresh
-        app.config["TELEGRAM_BOT_TOKEN"] = "654321:OTHER-BOT"
-        assert bot.stored_offset() is None
+    assert bot.stored_offset() == offset + 1
+    # another bot (a new token) has its own update ids: it starts afresh
+    app.config["TELEGRAM_BOT_TOKEN"] = "654321:OTHER-BOT"
+    assert bot.stored_offset() is None
 
 
 def test_only_one_poller_at_a_time(app, tg):
@@ -243,27 +221,24 @@ def test_poller_idles_without_a_token(app):
 
 
 def test_poller_honours_429_and_reports_a_bad_token(app, tg):
-    with app.app_context():
-        settings.put("telegram", {"token": "saved-in-ui", "username": "notifier_test_bot"})
-        db.session.commit()
+    settings.put("telegram", {"token": "saved-in-ui", "username": "notifier_test_bot"})
+    db.session.commit()
     p = poller(app)
     try:
         tg.fail_next("429", method="getUpdates", retry_after=7)
         assert p.step() == 7
         tg.fail_next("401", method="getUpdates")
         assert p.step() == AUTH_BACKOFF
-        with app.app_context():
-            status = settings.get("telegram_status")
-            assert status["error"] == "getUpdates: Unauthorized (HTTP 401)" and not status["ok"]
-            assert status["at"]
+        status = settings.get("telegram_status")
+        assert status["error"] == "getUpdates: Unauthorized (HTTP 401)" and not status["ok"]
+        assert status["at"]
         tg.fail_next("500", method="getUpdates")
         assert 0 < p.step() <= 60  # plain backoff for server errors
         assert p.step() == 0
-        with app.app_context():
-            status = settings.get("telegram_status")
-            assert status["error"] is None and status["ok"] and status["at"]
-            saved = settings.get("telegram")
-            assert saved["token"] == "saved-in-ui" and saved["username"] == "notifier_test_bot"
+        status = settings.get("telegram_status")
+        assert status["error"] is None and status["ok"] and status["at"]
+        saved = settings.get("telegram")
+        assert saved["token"] == "saved-in-ui" and saved["username"] == "notifier_test_bot"
     finally:
         p.release()
 
@@ -282,42 +257,37 @@ def test_poller_thread_starts_and_stops_cleanly(app, tg):
 # -- answering: blocked user, 429 -----------------------------------------------------
 
 def test_blocked_user_is_unlinked(app, tg):
-    with app.app_context():
-        sub = add_subscriber()
-        sub.telegram_chat_id = CHAT
-        db.session.commit()
-        sid = sub.id
+    sub = subscriber()
+    sub.telegram_chat_id = CHAT
+    db.session.commit()
+    sid = sub.id
     tg.fail_next("403", method="sendMessage")
     assert run_updates(app, tg, "/status") == []
-    with app.app_context():
-        sub = db.session.get(Subscriber, sid)
-        assert sub.telegram_chat_id is None
-        assert sub.telegram_unlinked_reason == "Бот заблокирован в Telegram: Forbidden: bot was blocked by the user"
+    sub = db.session.get(Subscriber, sid)
+    assert sub.telegram_chat_id is None
+    assert sub.telegram_unlinked_reason == "Бот заблокирован в Telegram: Forbidden: bot was blocked by the user"
 
 
 def test_answer_waits_out_429_then_sends(app, tg):
     waited = []
     tg.fail_next("429", method="sendMessage", retry_after=3)
-    with app.app_context():
-        api = channel_checks.bot()
-        reply = bot.Reply(CHAT, "проверка")
-        assert bot.send(api, reply, max_wait=10, wait=waited.append)
+    api = channel_checks.bot()
+    reply = bot.Reply(CHAT, "проверка")
+    assert bot.send(api, reply, max_wait=10, wait=waited.append)
     assert waited == [3.0]
     assert tg.messages[-1]["text"] == "проверка"
     # a retry_after longer than the caller may wait is not waited for
     tg.fail_next("429", method="sendMessage", retry_after=30)
-    with app.app_context():
-        assert not bot.send(channel_checks.bot(), reply, max_wait=5, wait=waited.append)
+    assert not bot.send(channel_checks.bot(), reply, max_wait=5, wait=waited.append)
     assert waited == [3.0]
 
 
 # -- webhook mode ---------------------------------------------------------------------
 
 def enable_webhook(app, tg):
-    with app.app_context():
-        bot.enable_webhook(channel_checks.bot(), "https://notify.example.com",
-                           "https://notify.example.com/api/v1/telegram/webhook")
-        db.session.commit()
+    bot.enable_webhook(channel_checks.bot(), "https://notify.example.com",
+                       "https://notify.example.com/api/v1/telegram/webhook")
+    db.session.commit()
     return tg.webhook["secret_token"]
 
 
@@ -352,8 +322,7 @@ def test_webhook_with_wrong_secret_is_refused(app, client, tg, header):
     resp = client.post("/api/v1/telegram/webhook", json=update, headers=headers)
     assert resp.status_code == 403
     assert tg.requests == []
-    with app.app_context():
-        assert settings.get(bot.OFFSET_KEY) is None
+    assert settings.get(bot.OFFSET_KEY) is None
 
 
 def test_webhook_endpoint_is_off_in_polling_mode(app, client, tg):
@@ -364,9 +333,8 @@ def test_webhook_endpoint_is_off_in_polling_mode(app, client, tg):
 
 def test_switching_back_to_polling_deletes_the_webhook(app, tg):
     enable_webhook(app, tg)
-    with app.app_context():
-        bot.disable_webhook(channel_checks.bot())
-        db.session.commit()
-        assert bot.webhook_url() is None and bot.webhook_secret() is None
+    bot.disable_webhook(channel_checks.bot())
+    db.session.commit()
+    assert bot.webhook_url() is None and bot.webhook_secret() is None
     assert tg.webhook is None
     assert poller(app).step() == 0

@@ -15,12 +15,11 @@ from .conftest import ROOT
 
 def test_worker_process_links_an_employee(app, fake_telegram, redis_url, tmp_path):
     app.config.update(TELEGRAM_BOT_TOKEN=fake_telegram.token, TELEGRAM_API_URL=fake_telegram.url)
-    with app.app_context():
-        sub = Subscriber(number="102", number_key="102", name="Иванов Иван")
-        db.session.add(sub)
-        url, _ = link.new_link(sub)
-        db.session.commit()
-        sid = sub.id
+    sub = Subscriber(number="102", number_key="102", name="Иванов Иван")
+    db.session.add(sub)
+    url, _ = link.new_link(sub)
+    db.session.commit()
+    sid = sub.id
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": redis_url,
            "INSTANCE_PATH": str(tmp_path / "worker-instance"), "TELEGRAM_BOT_TOKEN": fake_telegram.token,
            "TELEGRAM_API_URL": fake_telegram.url}
@@ -36,6 +35,6 @@ def test_worker_process_links_an_employee(app, fake_telegram, redis_url, tmp_pat
         log.seek(0)
         output = log.read()
     assert code == 0, output
-    with app.app_context():
-        assert db.session.get(Subscriber, sid).telegram_chat_id == 777
-        assert isinstance(settings.get("telegram_offset")["next"], int)
+    db.session.expire_all()  # the worker process wrote it
+    assert db.session.get(Subscriber, sid).telegram_chat_id == 777
+    assert isinstance(settings.get("telegram_offset")["next"], int)

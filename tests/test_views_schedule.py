@@ -17,8 +17,7 @@ def form(csrf, **overrides):
 
 
 def saved(app):
-    with app.app_context():
-        return settings.schedule().to_json()
+    return settings.schedule().to_json()
 
 
 def test_page_shows_the_default_schedule_and_the_check_panel(auth_client):
@@ -93,12 +92,11 @@ def test_form_without_csrf_token_is_rejected(app, auth_client):
 
 
 def test_check_panel_uses_the_saved_schedule(app, auth_client):
-    with app.app_context():
-        always = Schedule.from_json({"timezone": "UTC", "week": {d: [["00:00", "24:00"]] for d in
-                                                                  ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
-        settings.put(settings.SCHEDULE_KEY, always.to_json())
-        from notifier.extensions import db
-        db.session.commit()
+    always = Schedule.from_json({"timezone": "UTC", "week": {d: [["00:00", "24:00"]] for d in
+                                                              ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}})
+    settings.put(settings.SCHEDULE_KEY, always.to_json())
+    from notifier.extensions import db
+    db.session.commit()
     html = auth_client.get("/schedule/").get_data(as_text=True)
     assert "Сейчас рабочее время" in html and "В ближайший год нерабочих дней нет." in html
 

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from notifier.services import settings
 from notifier.extensions import db
-from notifier.models import ApiToken, Event, Subscriber
+from notifier.models import ApiToken, Event
 from notifier.web.security import token_digest
 from tests.conftest import WEBHOOK_SECRET
+from tests.factories import configure_mail, subscriber
 
 
 def page(client) -> str:
@@ -33,16 +34,7 @@ def mail_form(csrf, **overrides):
 
 
 def saved_mail(app):
-    with app.app_context():
-        return settings.get(settings.MAIL_KEY)
-
-
-def link(app, number="102", name="Иванов Иван", chat_id=555001):
-    with app.app_context():
-        s = Subscriber(number=number, number_key=number, name=name, telegram_chat_id=chat_id)
-        db.session.add(s)
-        db.session.commit()
-        return s.id
+    return settings.get(settings.MAIL_KEY)
 
 
 # -- page --------------------------------------------------------------------------
@@ -106,19 +98,11 @@ def test_environment_values_are_read_only_and_the_password_masked(app, auth_clie
     assert resp.status_code == 302
     saved = saved_mail(app)
     assert "server" not in saved and "password" not in saved and saved["port"] == 2525
-    with app.app_context():
-        assert (settings.mail().server, settings.mail().password) == ("smtp.env.example", "env-password-0123456789")
-
-
-def configure_mail(app, smtp_server, **extra):
-    with app.app_context():
-        settings.put(settings.MAIL_KEY, {"server": smtp_server.host, "port": smtp_server.port,
-                                         "sender": "АТС <pbx@example.com>", **extra})
-        db.session.commit()
+    assert (settings.mail().server, settings.mail().password) == ("smtp.env.example", "env-password-0123456789")
 
 
 def test_test_email_reaches_the_smtp_server_and_status_says_working(app, auth_client, smtp_server):
-    configure_mail(app, smtp_server)
+    configure_mail(smtp_server)
     resp = auth_client.post("/settings/mail/test", data={"csrf_token": auth_client.csrf_token,
                                                          "mailtest-to": "boss@example.com"})
     assert resp.status_code == 302
@@ -133,7 +117,7 @@ def test_smtp_login_uses_the_saved_credentials(app, auth_client):
     from tests.fakes.smtp_server import FakeSMTP
 
     with FakeSMTP(credentials=("robot", "pw-123")) as smtp:
-        configure_mail(app, smtp, username="robot", password="pw-123")
+        configure_mail(smtp, username="robot", password="pw-123")
         auth_client.post("/settings/mail/test", data={"csrf_token": auth_client.csrf_token,
                                                       "mailtest-to": "boss@example.com"})
         smtp.wait_for(1)
@@ -141,7 +125,7 @@ def test_smtp_login_uses_the_saved_credentials(app, auth_client):
 
 
 def test_smtp_rejection_is_shown_with_the_servers_words(app, auth_client, smtp_server):
-    configure_mail(app, smtp_server)
+    configure_mail(smtp_server)
     smtp_server.fail_next(550, message="Mailbox unavailable", stage="RCPT")
     auth_client.post("/settings/mail/test", data={"csrf_token": auth_client.csrf_token, "mailtest-to": "nobody@example.com"})
     html = page(auth_client)
@@ -150,7 +134,7 @@ def test_smtp_rejection_is_shown_with_the_servers_words(app, auth_client, smtp_s
 
 
 def test_smtp_server_down_is_reported_not_a_500(app, auth_client, smtp_server):
-    configure_mail(app, smtp_server)
+    configure_mail(smtp_server)
     smtp_server.refuse_connections()
     resp = auth_client.post("/settings/mail/test", data={"csrf_token": auth_client.csrf_token,
                                                          "mailtest-to": "boss@example.com"})
@@ -159,14 +143,14 @@ def test_smtp_server_down_is_reported_not_a_500(app, auth_client, smtp_server):
 
 
 def test_test_email_address_is_validated(app, auth_client, smtp_server):
-    configure_mail(app, smtp_server)
+    configure_mail(smtp_server)
     resp = auth_client.post("/settings/mail/test", data={"csrf_token": auth_client.csrf_token, "mailtest-to": "nope"})
     assert resp.status_code == 422 and "Неверный email" in resp.get_data(as_text=True)
     assert smtp_server.messages == []
 
 
 def test_saving_new_smtp_settings_resets_the_status(app, auth_client, smtp_server):
-    configure_mail(app, smtp_server)
+    configure_mail(smtp_server)
     auth_client.post("/settings/mail/test", data={"csrf_token": auth_client.csrf_token, "mailtest-to": "b@example.com"})
     assert ">работает<" in page(auth_client)
     auth_client.post("/settings/mail", data=mail_form(auth_client.csrf_token, **{"mail-port": str(smtp_server.port + 1)}))
@@ -179,8 +163,7 @@ def test_saving_a_token_reads_the_bots_name_and_masks_the_token(app, auth_client
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
     resp = auth_client.post("/settings/telegram", data={"csrf_token": auth_client.csrf_token, "tg-token": fake_telegram.token})
     assert resp.status_code == 302
-    with app.app_context():
-        assert settings.get(settings.TELEGRAM_KEY) == {"token": fake_telegram.token, "username": "notifier_test_bot"}
+    assert settings.get(settings.TELEGRAM_KEY) == {"token": fake_telegram.token, "username": "notifier_test_bot"}
     html = page(auth_client)
     assert "@notifier_test_bot" in html and fake_telegram.token not in html and "1234…OKEN" in html
 
@@ -194,8 +177,7 @@ def test_a_bad_token_is_422_and_nothing_is_saved(app, auth_client, fake_telegram
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
     resp = auth_client.post("/settings/telegram", data={"csrf_token": auth_client.csrf_token, "tg-token": token})
     assert resp.status_code == 422 and message in resp.get_data(as_text=True)
-    with app.app_context():
-        assert settings.get(settings.TELEGRAM_KEY) is None
+    assert settings.get(settings.TELEGRAM_KEY) is None
 
 
 def test_telegram_down_while_saving_the_token_is_422(app, auth_client, fake_telegram):
@@ -211,17 +193,15 @@ def test_environment_token_is_read_only(app, auth_client, fake_telegram):
     assert "TELEGRAM_BOT_TOKEN" in html and "777000:ENV-TOKEN-abcdefghijkl" not in html and "@env_bot" in html
     assert 'name="tg-token"' not in html
     auth_client.post("/settings/telegram", data={"csrf_token": auth_client.csrf_token, "tg-token": "1:x"})
-    with app.app_context():
-        assert settings.get(settings.TELEGRAM_KEY) is None
+    assert settings.get(settings.TELEGRAM_KEY) is None
 
 
 def test_test_message_goes_to_the_linked_employee(app, auth_client, fake_telegram):
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
-    with app.app_context():
-        settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "notifier_test_bot"})
-        db.session.commit()
-    link(app, "101", "Без телеграма", chat_id=None)
-    sid = link(app)
+    settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "notifier_test_bot"})
+    db.session.commit()
+    subscriber("101", "Без телеграма", email=None)
+    sid = subscriber(email=None, chat_id=555001).id
     html = page(auth_client)
     assert "Иванов Иван (102)" in html and "Без телеграма" not in html
     resp = auth_client.post("/settings/telegram/test", data={"csrf_token": auth_client.csrf_token, "tgtest-subscriber": sid})
@@ -234,10 +214,9 @@ def test_test_message_goes_to_the_linked_employee(app, auth_client, fake_telegra
 
 def test_blocked_bot_error_is_shown(app, auth_client, fake_telegram):
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
-    with app.app_context():
-        settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "notifier_test_bot"})
-        db.session.commit()
-    sid = link(app)
+    settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "notifier_test_bot"})
+    db.session.commit()
+    sid = subscriber(email=None, chat_id=555001).id
     fake_telegram.fail_next("403")
     auth_client.post("/settings/telegram/test", data={"csrf_token": auth_client.csrf_token, "tgtest-subscriber": sid})
     html = page(auth_client)
@@ -248,11 +227,10 @@ def test_blocked_bot_error_is_shown(app, auth_client, fake_telegram):
 @pytest.mark.parametrize("choice", ["unlinked", "abc", "", "999999"])
 def test_test_message_needs_a_linked_subscriber(app, auth_client, fake_telegram, choice):
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
-    with app.app_context():
-        settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "b"})
-        db.session.commit()
-    link(app)
-    unlinked = link(app, number="103", chat_id=None)
+    settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "b"})
+    db.session.commit()
+    subscriber(email=None, chat_id=555001).id
+    unlinked = subscriber("103", email=None).id
     resp = auth_client.post("/settings/telegram/test", data={
         "csrf_token": auth_client.csrf_token, "tgtest-subscriber": unlinked if choice == "unlinked" else choice})
     assert resp.status_code == 422 and fake_telegram.messages == []
@@ -260,12 +238,10 @@ def test_test_message_needs_a_linked_subscriber(app, auth_client, fake_telegram,
 
 
 def test_remove_the_bot(app, auth_client):
-    with app.app_context():
-        settings.put(settings.TELEGRAM_KEY, {"token": "1:abc", "username": "b"})
-        db.session.commit()
+    settings.put(settings.TELEGRAM_KEY, {"token": "1:abc", "username": "b"})
+    db.session.commit()
     auth_client.post("/settings/telegram/remove", data={"csrf_token": auth_client.csrf_token})
-    with app.app_context():
-        assert settings.telegram().configured is False
+    assert settings.telegram().configured is False
 
 
 # -- webhook -----------------------------------------------------------------------
@@ -275,26 +251,23 @@ def test_secret_from_the_environment_is_masked_and_not_regenerated(app, auth_cli
     assert WEBHOOK_SECRET not in html and WEBHOOK_SECRET[:10] + "…" + WEBHOOK_SECRET[-4:] in html
     assert "WEBHOOK_SECRET" in html and "Сгенерировать новый" not in html
     auth_client.post("/settings/webhook/secret", data={"csrf_token": auth_client.csrf_token})
-    with app.app_context():
-        assert settings.webhook_secret() == WEBHOOK_SECRET
+    assert settings.webhook_secret() == WEBHOOK_SECRET
 
 
 def test_regenerated_secret_is_shown_once(app, auth_client):
     app.config["WEBHOOK_SECRET_FROM_ENV"] = False
     resp = auth_client.post("/settings/webhook/secret", data={"csrf_token": auth_client.csrf_token})
     html = resp.get_data(as_text=True)
-    with app.app_context():
-        secret = settings.webhook_secret()
+    secret = settings.webhook_secret()
     assert resp.status_code == 200 and secret != WEBHOOK_SECRET
     assert f'value="{secret}"' in html and f"SECRET='{secret}'" in html  # filled into the example
     assert secret not in page(auth_client)
 
 
 def test_last_event_time_is_shown(app, auth_client):
-    with app.app_context():
-        db.session.add(Event(event_id="evt-1", type="call.ended", payload={}, started_at=datetime.now(timezone.utc),
-                             callee_key="102", received_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)))
-        db.session.commit()
+    db.session.add(Event(event_id="evt-1", type="call.ended", payload={}, started_at=datetime.now(timezone.utc),
+                         callee_key="102", received_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)))
+    db.session.commit()
     assert "Последнее событие: 02.03.2026 12:30" in page(auth_client)
 
 
@@ -321,8 +294,7 @@ def test_the_example_curl_command_signs_correctly(app, auth_client):
     subprocess.run(["sh", "-c", script], check=True, timeout=20, capture_output=True)
     headers, body = server.captured
     server.server_close()
-    with app.app_context():
-        key = base64.b64decode(settings.webhook_secret().removeprefix("whsec_"))
+    key = base64.b64decode(settings.webhook_secret().removeprefix("whsec_"))
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     assert headers["webhook-signature"] == f"v1,{expected}"
@@ -336,10 +308,9 @@ def test_create_use_and_revoke_an_api_token(app, auth_client, client):
     html = resp.get_data(as_text=True)
     token = re.search(r'id="new-token">', html) and re.search(r'value="([^"]+)" readonly class="readonly mono" aria-label="Новый API-токен"', html)[1]
     assert "Скопируйте его сейчас" in html and "Скрипт &lt;АТС&gt;" in html
-    with app.app_context():
-        row = db.session.scalar(select(ApiToken))
-        assert row.token_hash == token_digest(token) and token.startswith(row.prefix) and len(row.prefix) == 8
-        token_id = row.id
+    row = db.session.scalar(select(ApiToken))
+    assert row.token_hash == token_digest(token) and token.startswith(row.prefix) and len(row.prefix) == 8
+    token_id = row.id
     assert client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     html = page(auth_client)
     assert token not in html and f"{token[:8]}…" in html
@@ -355,12 +326,10 @@ def test_create_use_and_revoke_an_api_token(app, auth_client, client):
 def test_token_name_is_validated(app, auth_client, name, message):
     resp = auth_client.post("/settings/tokens", data={"csrf_token": auth_client.csrf_token, "token-name": name})
     assert resp.status_code == 422 and message in resp.get_data(as_text=True)
-    with app.app_context():
-        assert db.session.scalar(select(ApiToken)) is None
+    assert db.session.scalar(select(ApiToken)) is None
 
 
 def test_forms_need_the_csrf_token(app, auth_client):
     for path in ("/settings/mail", "/settings/tokens", "/settings/telegram", "/settings/webhook/secret"):
         assert auth_client.post(path, data={"token-name": "x"}).status_code == 400
-    with app.app_context():
-        assert db.session.scalar(select(ApiToken)) is None
+    assert db.session.scalar(select(ApiToken)) is None

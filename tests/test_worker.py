@@ -11,15 +11,13 @@ from .jobs_for_tests import outlive_heartbeats, record_context
 
 
 def test_job_runs_in_the_worker_process_with_app_context(app, run_worker):
-    with app.app_context():
-        job = get_queue().enqueue(record_context, "ctx-check", job_id="ctx-check")
+    job = get_queue().enqueue(record_context, "ctx-check", job_id="ctx-check")
     run_worker()
-    with app.app_context():
-        row = db.session.get(Setting, "ctx-check")
-        assert row is not None, "the job did not run"
-        assert row.value["testing"] is True
-        assert row.value["pid"] == os.getpid()  # no work horse forked per job
-        assert job.get_status(refresh=True) == "finished"
+    row = db.session.get(Setting, "ctx-check")
+    assert row is not None, "the job did not run"
+    assert row.value["testing"] is True
+    assert row.value["pid"] == os.getpid()  # no work horse forked per job
+    assert job.get_status(refresh=True) == "finished"
 
 
 def test_abandoned_jobs_are_recovered_quickly(app):
@@ -41,13 +39,11 @@ def test_abandoned_jobs_are_recovered_quickly(app):
 def test_a_long_job_keeps_its_registry_entry_fresh(app):
     """The heartbeat thread extends the running job's started-registry expiry,
     so a live job is never taken for abandoned, however long it runs."""
-    with app.app_context():
-        get_queue().enqueue(outlive_heartbeats, "beats", 2.5, job_id="beats")
+    get_queue().enqueue(outlive_heartbeats, "beats", 2.5, job_id="beats")
     worker = make_worker(app)
     worker.job_monitoring_interval = 1
     worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
-    with app.app_context():
-        value = db.session.get(Setting, "beats").value
+    value = db.session.get(Setting, "beats").value
     assert len(value["first"]) == len(value["last"]) == 1
     assert value["last"][0] >= value["first"][0] + 1.5
 
@@ -76,7 +72,6 @@ def test_migrations_match_models(app):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    with app.app_context():
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []

@@ -30,9 +30,8 @@ def test_create_vip_contact_with_two_numbers(app, admin_page, screenshot):
     row = page.locator("#contact-results tbody tr").first
     assert "+7 902 385-52-70" in row.inner_text() and "8 495 123-45-67" in row.inner_text() and "VIP" in row.inner_text()
     screenshot("contacts-list")
-    with app.app_context():
-        contact = db.session.query(Contact).one()
-        assert contact.vip and [n.number_key for n in contact.numbers] == ["+79023855270", "+74951234567"]
+    contact = db.session.query(Contact).one()
+    assert contact.vip and [n.number_key for n in contact.numbers] == ["+79023855270", "+74951234567"]
 
     page.get_by_label("Поиск клиентов").fill("4951234567")
     page.wait_for_url("**/contacts/?q=4951234567*")

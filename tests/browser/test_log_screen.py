@@ -8,32 +8,32 @@ from playwright.sync_api import expect
 from notifier.extensions import db
 from notifier.models import Delivery
 from tests import event_log_data as data
+from tests import factories
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def events(app):
-    with app.app_context():
-        ivanov = data.subscriber("102", "Иванов Иван", "ivanov@example.com")
-        petrova = data.subscriber("103", "Петрова Анна", "petrova@example.com")
-        data.contact("ООО Ромашка", "+7 902 385 52 70", vip=True)
-        t = data.T0
-        data.event("evt-0001", caller="101", started_at=t, decisions=[(ivanov, True, "notify")], deliveries=[
-            {"subscriber": ivanov, "channel": "email", "status": "sent", "attempts": 1},
-            {"subscriber": ivanov, "channel": "telegram", "status": "skipped", "address": "",
-             "last_error": "Сотрудник не подключил Telegram"}])
-        data.event("evt-0002", caller="+7 902 385-52-70", to="103", started_at=t + timedelta(minutes=7),
-                   direction="external", routing="direct", line="+7 495 123-45-67",
-                   decisions=[(petrova, True, "notify")], deliveries=[
-                       {"subscriber": petrova, "channel": "email", "status": "failed", "attempts": 3,
-                        "last_error": "SMTP 550 5.1.1 <petrova@example.com>: mailbox unavailable"}])
-        data.event("evt-0003", caller="101", result="caller_hangup", started_at=t + timedelta(minutes=9),
-                   decisions=[(ivanov, False, "caller_hangup")])
-        data.event("evt-0004", caller="8 902 385 52 80", type="voicemail.received", result=None,
-                   started_at=t + timedelta(hours=11), duration_seconds=17,
-                   decisions=[(petrova, False, "no_rule")], to="103")
-        db.session.commit()
+    ivanov = factories.subscriber("102", "Иванов Иван", "ivanov@example.com")
+    petrova = factories.subscriber("103", "Петрова Анна", "petrova@example.com")
+    factories.contact("ООО Ромашка", "+7 902 385 52 70", vip=True)
+    t = data.T0
+    data.event("evt-0001", caller="101", started_at=t, decisions=[(ivanov, True, "notify")], deliveries=[
+        {"subscriber": ivanov, "channel": "email", "status": "sent", "attempts": 1},
+        {"subscriber": ivanov, "channel": "telegram", "status": "skipped", "address": "",
+         "last_error": "Сотрудник не подключил Telegram"}])
+    data.event("evt-0002", caller="+7 902 385-52-70", to="103", started_at=t + timedelta(minutes=7),
+               direction="external", routing="direct", line="+7 495 123-45-67",
+               decisions=[(petrova, True, "notify")], deliveries=[
+                   {"subscriber": petrova, "channel": "email", "status": "failed", "attempts": 3,
+                    "last_error": "SMTP 550 5.1.1 <petrova@example.com>: mailbox unavailable"}])
+    data.event("evt-0003", caller="101", result="caller_hangup", started_at=t + timedelta(minutes=9),
+               decisions=[(ivanov, False, "caller_hangup")])
+    data.event("evt-0004", caller="8 902 385 52 80", type="voicemail.received", result=None,
+               started_at=t + timedelta(hours=11), duration_seconds=17,
+               decisions=[(petrova, False, "no_rule")], to="103")
+    db.session.commit()
 
 
 def test_filter_open_an_event_and_see_reasons_and_deliveries(events, admin_page, screenshot):
@@ -82,21 +82,20 @@ def test_filter_open_an_event_and_see_reasons_and_deliveries(events, admin_page,
 
 
 def test_pending_delivery_refreshes_by_itself(app, events, admin_page):
-    with app.app_context():
-        sub = data.subscriber("104", "Сидоров Пётр", "sidorov@example.com")
-        ev = data.event("evt-0005", caller="101", to="104", started_at=data.T0 + timedelta(days=1),
-                        decisions=[(sub, True, "notify")],
-                        deliveries=[{"subscriber": sub, "channel": "email", "status": "pending"}])
-        db.session.commit()
-        delivery_id, pk = ev.deliveries[0].id, ev.id
+    sub = factories.subscriber("104", "Сидоров Пётр", "sidorov@example.com")
+    ev = data.event("evt-0005", caller="101", to="104", started_at=data.T0 + timedelta(days=1),
+                    decisions=[(sub, True, "notify")],
+                    deliveries=[{"subscriber": sub, "channel": "email", "status": "pending"}])
+    db.session.commit()
+    delivery_id, pk = ev.deliveries[0].id, ev.id
     page = admin_page
     page.goto(f"/log/{pk}")
     badge = page.locator("tr.log-delivery .badge")
     assert badge.inner_text() == "В очереди"
     assert page.locator("#event-detail[hx-trigger='every 2s']").count() == 1
-    with app.app_context():  # what the worker would do meanwhile
-        row = db.session.get(Delivery, delivery_id)
-        row.status, row.attempts, row.sent_at = "sent", 1, data.T0 + timedelta(days=1, seconds=3)
-        db.session.commit()
+    # what the worker would do meanwhile
+    row = db.session.get(Delivery, delivery_id)
+    row.status, row.attempts, row.sent_at = "sent", 1, data.T0 + timedelta(days=1, seconds=3)
+    db.session.commit()
     page.locator("tr.log-delivery .badge", has_text="Отправлено").wait_for()
     assert page.locator("#event-detail[hx-trigger]").count() == 0  # done: polling stops

@@ -7,30 +7,27 @@ from sqlalchemy import select
 from notifier.extensions import db
 from notifier.models import Rule
 
-from ..rules_data import add_rule, add_subscriber
+from ..factories import rule, subscriber
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def people(app):
-    with app.app_context():
-        return {
-            "ivanov": add_subscriber("101", "Иванов Иван", email="ivanov@example.com", telegram_chat_id=42),
-            "petrova": add_subscriber("102", "Петрова Анна", email="petrova@example.com"),
-            "reserve": add_subscriber("+7 902 385-52-80", "Резерв", email="reserve@example.com"),
-        }
+    return {
+        "ivanov": subscriber("101", "Иванов Иван", email="ivanov@example.com", chat_id=42).id,
+        "petrova": subscriber("102", "Петрова Анна", email="petrova@example.com").id,
+        "reserve": subscriber("+7 902 385-52-80", "Резерв", email="reserve@example.com").id,
+    }
 
 
 def add_rules(app, *subscriber_ids, **body):
-    with app.app_context():
-        for sid in subscriber_ids:
-            add_rule(sid, **body)
+    for sid in subscriber_ids:
+        rule(sid, **body)
 
 
 def saved(app):
-    with app.app_context():
-        return [(r.subscriber.number, r.criteria) for r in db.session.scalars(select(Rule).order_by(Rule.id))]
+    return [(r.subscriber.number, r.criteria) for r in db.session.scalars(select(Rule).order_by(Rule.id))]
 
 
 def rows(page):

@@ -60,9 +60,8 @@ def test_connect_the_bot_and_send_a_test_message(app, admin_page, fake_telegram,
     from notifier.models import Subscriber
 
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
-    with app.app_context():
-        db.session.add(Subscriber(number="102", number_key="102", name="Иванов Иван", telegram_chat_id=555001))
-        db.session.commit()
+    db.session.add(Subscriber(number="102", number_key="102", name="Иванов Иван", telegram_chat_id=555001))
+    db.session.commit()
     page = admin_page
     page.goto("/settings/#telegram")
     page.get_by_label("Токен бота").fill(fake_telegram.token)

@@ -7,8 +7,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_first_run_setup_then_login(app, page, live_server, screenshot):
-    with app.app_context():
-        link = new_setup_link(live_server.url)
+    link = new_setup_link(live_server.url)
     page.goto(link)
     page.get_by_label("Email").fill("boss@example.com")
     page.get_by_label("Пароль", exact=True).fill("long enough pw")

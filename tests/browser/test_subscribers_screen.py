@@ -15,9 +15,8 @@ def tg(app, fake_telegram):
 
 
 def test_add_employee_search_and_telegram_link(app, tg, admin_page, screenshot):
-    with app.app_context():
-        db.session.add(Subscriber(number="101", number_key="101", name="Иванов Иван", email="ivanov@example.com"))
-        db.session.commit()
+    db.session.add(Subscriber(number="101", number_key="101", name="Иванов Иван", email="ivanov@example.com"))
+    db.session.commit()
     page = admin_page
     page.get_by_role("link", name="Абоненты").click()
     page.get_by_role("link", name="Добавить абонента").first.click()
@@ -48,10 +47,9 @@ def test_add_employee_search_and_telegram_link(app, tg, admin_page, screenshot):
     screenshot("subscribers-list-telegram")
 
     # the employee's page shows the same block; linked employees can be unlinked there
-    with app.app_context():
-        sub = db.session.query(Subscriber).filter_by(number_key="+79023855270").one()
-        sub.telegram_chat_id = 4242
-        db.session.commit()
+    sub = db.session.query(Subscriber).filter_by(number_key="+79023855270").one()
+    sub.telegram_chat_id = 4242
+    db.session.commit()
     rows.first.get_by_role("link", name="Изменить").click()
     page.get_by_text("Telegram подключён").wait_for()
     page.get_by_role("button", name="Отвязать").click()
@@ -61,26 +59,23 @@ def test_add_employee_search_and_telegram_link(app, tg, admin_page, screenshot):
 
 
 def test_delete_employee_with_rules(app, admin_page):
-    with app.app_context():
-        sub = Subscriber(number="102", number_key="102", name="Уходящий")
-        db.session.add(sub)
-        db.session.flush()
-        db.session.add_all([Rule(subscriber_id=sub.id, criteria={"types": ["voicemail"]}) for _ in range(2)])
-        db.session.commit()
+    sub = Subscriber(number="102", number_key="102", name="Уходящий")
+    db.session.add(sub)
+    db.session.flush()
+    db.session.add_all([Rule(subscriber_id=sub.id, criteria={"types": ["voicemail"]}) for _ in range(2)])
+    db.session.commit()
     page = admin_page
     page.goto("/subscribers/")
     page.get_by_role("link", name="Удалить абонента 102").click()
     page.get_by_text("будут удалены его правила уведомлений: 2").wait_for()
     page.get_by_role("button", name="Удалить абонента и правила (2)").click()
     page.get_by_text("удалён вместе с правилами уведомлений (2)").wait_for()
-    with app.app_context():
-        assert db.session.query(Rule).count() == 0
+    assert db.session.query(Rule).count() == 0
 
 
 def test_csv_import_preview_and_confirm(app, admin_page, tmp_path, screenshot):
-    with app.app_context():
-        db.session.add(Subscriber(number="101", number_key="101", name="Старое имя"))
-        db.session.commit()
+    db.session.add(Subscriber(number="101", number_key="101", name="Старое имя"))
+    db.session.commit()
     path = tmp_path / "employees.csv"
     path.write_bytes("Номер;Имя;Email\r\n101;Иванов Иван;ivanov@example.com\r\n102;Петрова Анна;\r\n".encode("cp1251"))
     bad = tmp_path / "bad.csv"
@@ -102,5 +97,4 @@ def test_csv_import_preview_and_confirm(app, admin_page, tmp_path, screenshot):
     page.get_by_role("button", name="Импортировать").click()
     page.get_by_text("Импорт завершён: создано 1, обновлено 1").wait_for()
     assert page.locator("#subscriber-results tbody tr:not(.tg-row)").count() == 2
-    with app.app_context():
-        assert {s.name for s in db.session.query(Subscriber)} == {"Иванов Иван", "Петрова Анна"}
+    assert {s.name for s in db.session.query(Subscriber)} == {"Иванов Иван", "Петрова Анна"}

@@ -15,12 +15,11 @@ def tg(app, fake_telegram):
 
 
 def test_link_block_copy_and_unlink(app, tg, admin_page, screenshot):
-    with app.app_context():
-        sub = Subscriber(number="102", number_key="102", name="Иванов Иван", email="ivanov@example.com",
-                         telegram_chat_id=42)
-        db.session.add(sub)
-        db.session.commit()
-        sid = sub.id
+    sub = Subscriber(number="102", number_key="102", name="Иванов Иван", email="ivanov@example.com",
+                     telegram_chat_id=42)
+    db.session.add(sub)
+    db.session.commit()
+    sid = sub.id
     page = admin_page
     page.goto("/settings/telegram-webhook")
     # The button the subscribers screen renders (added here as that screen is another issue's).
