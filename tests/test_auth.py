@@ -137,3 +137,44 @@ def test_cli_create_admin(app):
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["setup-link"])
     assert "an admin exists already" in result.output
+
+
+# --- the password rule refuses the commonest passwords (issue 12, item 10) ---
+
+COMMON = "Этот пароль слишком распространён или легко угадывается"
+
+
+def test_setup_refuses_a_common_password(app, client):
+    path = setup_path(app)
+    for weak in ("aaaaaaaaaa", "1234567890", "qwertyuiop"):
+        resp = client.post(path, data={"email": "boss@example.com", "password": weak, "confirm": weak,
+                                       "csrf_token": csrf(client, path)})
+        assert resp.status_code == 422, weak
+        assert COMMON in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+
+
+def test_password_change_refuses_a_common_password(app, auth_client):
+    token = csrf(auth_client, "/account/password")
+    resp = auth_client.post("/account/password", data={"current": ADMIN_PASSWORD, "password": "password123",
+                                                       "confirm": "password123", "csrf_token": token})
+    assert resp.status_code == 422 and COMMON in resp.get_data(as_text=True)
+    # the admin's own email is a guessable word too
+    resp = auth_client.post("/account/password", data={"current": ADMIN_PASSWORD, "password": "admin@example.com1",
+                                                       "confirm": "admin@example.com1", "csrf_token": token})
+    assert resp.status_code == 422 and COMMON in resp.get_data(as_text=True)
+    other = app.test_client()  # the password is unchanged
+    resp = other.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
+                                      "csrf_token": csrf(other, "/login")})
+    assert resp.status_code == 302
+
+
+def test_cli_create_admin_refuses_a_common_password(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--password", "aaaaaaaaaa"])
+    assert result.exit_code != 0 and COMMON in result.output
+    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--password", "short"])
+    assert result.exit_code != 0 and "Пароль — от 10 символов" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None

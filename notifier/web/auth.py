@@ -17,8 +17,9 @@ from flask import (
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from notifier.core import passwords
 from notifier.extensions import db
 from notifier.models import Setting, User, utcnow
 from notifier.web.security import LoginThrottle, hash_password, token_digest, verify_password
@@ -28,14 +29,23 @@ bp = Blueprint("auth", __name__)
 PUBLIC = {"auth.login", "auth.setup", "auth.no_admin", "static", "health"}
 SETUP_KEY = "setup_token"
 SETUP_TTL = timedelta(days=1)
-MIN_PASSWORD = 10
+PRODUCT_WORDS = ("notifier", "уведомления", "атс", "admin", "администратор")
+
+
+def new_password_check(form, field) -> None:
+    """The one password rule (notifier.core.passwords) as a WTForms validator.
+
+    The account's email counts as a word an attacker knows: the setup form's
+    field, else the logged-in admin's address."""
+    email = form.email.data if "email" in form else getattr(g.get("user"), "email", "")
+    error = passwords.problem(field.data or "", (email or "", *PRODUCT_WORDS))
+    if error:
+        raise ValidationError(error)
 
 
 class SetupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Укажите email"), Email("Неверный email"), Length(max=254)])
-    password = PasswordField("Пароль", validators=[
-        DataRequired("Укажите пароль"),
-        Length(min=MIN_PASSWORD, max=256, message=f"Пароль — от {MIN_PASSWORD} символов")])
+    password = PasswordField("Пароль", validators=[DataRequired("Укажите пароль"), new_password_check])
     confirm = PasswordField("Повторите пароль", validators=[EqualTo("password", "Пароли не совпадают")])
 
 
@@ -46,9 +56,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField("Текущий пароль", validators=[DataRequired("Укажите текущий пароль")])
-    password = PasswordField("Новый пароль", validators=[
-        DataRequired("Укажите новый пароль"),
-        Length(min=MIN_PASSWORD, max=256, message=f"Пароль — от {MIN_PASSWORD} символов")])
+    password = PasswordField("Новый пароль", validators=[DataRequired("Укажите новый пароль"), new_password_check])
     confirm = PasswordField("Повторите новый пароль", validators=[EqualTo("password", "Пароли не совпадают")])
 
 
