@@ -178,3 +178,31 @@ def test_cli_create_admin_refuses_a_common_password(app):
     assert result.exit_code != 0 and "Пароль — от 10 символов" in result.output
     with app.app_context():
         assert db.session.scalar(select(User)) is None
+
+
+# --- login does the same work for known and unknown emails (issue 12, item 6) ---
+
+def test_login_hashes_once_whether_or_not_the_email_exists(app, client, admin, monkeypatch):
+    """Timing told which emails exist (~90 ms of scrypt for a known one, ~5 ms for
+    an unknown one). Count the scrypt runs (the real ones: the spy only counts)."""
+    import hashlib
+
+    real_scrypt = hashlib.scrypt
+    runs = []
+
+    def counting_scrypt(*args, **kwargs):
+        runs.append(1)
+        return real_scrypt(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
+
+    def scrypt_runs_for(email: str) -> int:
+        token = csrf(client, "/login")
+        runs.clear()
+        resp = client.post("/login", data={"email": email, "password": "wrong password", "csrf_token": token})
+        assert resp.status_code == 401
+        assert "Неверный email или пароль" in resp.get_data(as_text=True)
+        return len(runs)
+
+    assert scrypt_runs_for(ADMIN_EMAIL) == 1
+    assert scrypt_runs_for("nobody@example.com") == 1

@@ -152,7 +152,8 @@ def login():
             form.email.errors.append(f"Слишком много неудачных попыток. Повторите через {minutes} мин.")
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.email == email))
-        if user and verify_password(user.password_hash, form.password.data):
+        matches = verify_password(user.password_hash if user else None, form.password.data)
+        if user is not None and matches:
             throttle().succeeded(email)
             _login(user)
             return redirect(_safe_next(request.args.get("next")))

@@ -2,7 +2,9 @@
 login throttling."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import secrets
 import threading
 import time
 
@@ -18,6 +20,8 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
+    _dummy_hash()  # made now, so that the first login for an unknown email is not the slow one
+
     @app.after_request
     def _headers(response):
         h = response.headers
@@ -37,8 +41,20 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
-def verify_password(stored_hash: str, password: str) -> bool:
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Check a password; with no account (``stored_hash`` None) do the same
+    scrypt work against a throw-away hash and answer False, so the time a login
+    takes does not tell whether the email exists."""
+    if stored_hash is None:
+        check_password_hash(_dummy_hash(), password)
+        return False
     return check_password_hash(stored_hash, password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash with today's parameters of a password nobody knows (made once per process)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def token_digest(token: str) -> str:
