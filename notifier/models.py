@@ -5,6 +5,7 @@ canonical key (``*_key``, see notifier.core.phones) for matching and uniqueness.
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,6 +20,10 @@ from notifier.extensions import db
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def new_session_nonce() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class UTCDateTime(db.TypeDecorator):
@@ -55,6 +60,9 @@ class User(TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copied into the session cookie at login and compared on every request;
+    # a new value (logout, password change) ends every session issued before.
+    session_nonce: Mapped[str] = mapped_column(String(64), default=lambda: new_session_nonce())
 
 
 class ApiToken(db.Model):

@@ -206,3 +206,52 @@ def test_login_hashes_once_whether_or_not_the_email_exists(app, client, admin, m
 
     assert scrypt_runs_for(ADMIN_EMAIL) == 1
     assert scrypt_runs_for("nobody@example.com") == 1
+
+
+# --- logout ends the session on the server (issue 12, item 5) ---
+
+def replay(app, cookie: str):
+    """A new browser that presents a copied session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def test_a_cookie_saved_before_logout_no_longer_opens_pages(app, auth_client):
+    saved = auth_client.get_cookie("session").value
+    assert replay(app, saved).get("/settings/").status_code == 200  # the copy works while logged in
+
+    resp = auth_client.post("/logout", data={"csrf_token": csrf(auth_client, "/account/password")})
+    assert resp.status_code == 302
+
+    resp = replay(app, saved).get("/settings/")
+    assert resp.status_code == 302 and "/login" in resp.location
+    resp = replay(app, saved).get("/settings/", headers={"HX-Request": "true"})
+    assert resp.status_code == 401 and "/login" in resp.headers["HX-Redirect"]
+
+
+def test_a_cookie_saved_before_a_password_change_no_longer_opens_pages(app, auth_client):
+    saved = auth_client.get_cookie("session").value
+    token = csrf(auth_client, "/account/password")
+    resp = auth_client.post("/account/password", data={"current": ADMIN_PASSWORD, "password": "new password 1",
+                                                       "confirm": "new password 1", "csrf_token": token})
+    assert resp.status_code == 302
+    assert auth_client.get("/settings/").status_code == 200  # the browser that changed it stays in
+    assert replay(app, saved).get("/settings/").status_code == 302
+
+
+def test_create_admin_reset_ends_sessions(app, auth_client):
+    saved = auth_client.get_cookie("session").value
+    result = app.test_cli_runner().invoke(args=["create-admin", "--email", ADMIN_EMAIL,
+                                                "--password", "another long secret"])
+    assert result.exit_code == 0, result.output
+    assert replay(app, saved).get("/settings/").status_code == 302
+    assert auth_client.get("/settings/").status_code == 302
+
+
+def test_logging_in_again_after_logout_works(app, auth_client):
+    auth_client.post("/logout", data={"csrf_token": csrf(auth_client, "/account/password")})
+    resp = auth_client.post("/login", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD,
+                                            "csrf_token": csrf(auth_client, "/login")})
+    assert resp.status_code == 302
+    assert auth_client.get("/settings/").status_code == 200

@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from notifier.core import passwords
 from notifier.extensions import db
-from notifier.models import Setting, User, utcnow
+from notifier.models import Setting, User, new_session_nonce, utcnow
 from notifier.web.security import LoginThrottle, hash_password, token_digest, verify_password
 
 bp = Blueprint("auth", __name__)
@@ -95,6 +95,7 @@ def create_or_reset_admin(email: str, password: str) -> User:
         db.session.add(user)
     else:
         user.password_hash = hash_password(password)
+        end_sessions(user)
     db.session.execute(db.delete(Setting).where(Setting.key == SETUP_KEY))
     db.session.commit()
     return user
@@ -104,9 +105,16 @@ def _login(user: User) -> None:
     session.clear()
     session.permanent = True
     session["uid"] = user.id
-    session["pwd"] = user.password_hash[-16:]  # a password change logs out other sessions
+    session["nonce"] = user.session_nonce
     user.last_login_at = utcnow()
     db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """Void every session cookie issued to ``user`` so far, on this and every
+    other browser: a cookie copied before logout must not open pages for the
+    rest of its 12 hours. The caller commits."""
+    user.session_nonce = new_session_nonce()
 
 
 def _safe_next(target: str | None) -> str:
@@ -175,6 +183,8 @@ def no_admin():
 
 @bp.post("/logout")
 def logout():
+    end_sessions(g.user)
+    db.session.commit()
     session.clear()
     flash("Вы вышли.", "info")
     return redirect(url_for("auth.login"))
@@ -188,6 +198,7 @@ def change_password():
             form.current.errors.append("Неверный текущий пароль")
         else:
             g.user.password_hash = hash_password(form.password.data)
+            end_sessions(g.user)
             db.session.commit()
             _login(g.user)
             flash("Пароль изменён.", "success")
@@ -200,7 +211,7 @@ def _load_user() -> None:
     uid = session.get("uid")
     if uid is not None:
         user = db.session.get(User, uid)
-        if user and hmac.compare_digest(session.get("pwd", ""), user.password_hash[-16:]):
+        if user and hmac.compare_digest(str(session.get("nonce", "")), user.session_nonce):
             g.user = user
 
 
