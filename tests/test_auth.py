@@ -103,7 +103,7 @@ def test_login_never_redirects_off_site(client, admin, target):
 
 def test_login_is_throttled(app, client, admin):
     token = csrf(client, "/login")
-    for _ in range(app.config["LOGIN_MAX_ATTEMPTS"]):
+    for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
         resp = client.post("/login", data={"email": ADMIN_EMAIL, "password": "wrong", "csrf_token": token})
         assert resp.status_code == 401
         assert "Неверный email или пароль" in resp.get_data(as_text=True)
@@ -255,3 +255,179 @@ def test_logging_in_again_after_logout_works(app, auth_client):
                                             "csrf_token": csrf(auth_client, "/login")})
     assert resp.status_code == 302
     assert auth_client.get("/settings/").status_code == 200
+
+
+# --- throttling that strangers cannot turn against the owner (issue 12, item 7) ---
+
+TOO_MANY = "Слишком много неудачных попыток"
+
+
+def try_login(client, email, password, addr="127.0.0.1", headers=None):
+    token = csrf(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": addr}, headers=headers or {})
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves the wall clock forward (time.time, as every process would see it)."""
+    import time
+
+    real = time.time
+    offset = [0.0]
+    monkeypatch.setattr(time, "time", lambda: real() + offset[0])
+
+    def advance(seconds):
+        offset[0] += seconds
+
+    return advance
+
+
+def test_strangers_cannot_lock_the_owner_out(app, client, admin):
+    for n in range(5):
+        for _ in range(app.config["LOGIN_FREE_ATTEMPTS"] + 2):
+            assert try_login(client, ADMIN_EMAIL, "wrong", addr=f"203.0.113.{n}").status_code in (401, 429)
+        assert try_login(client, ADMIN_EMAIL, "wrong", addr=f"203.0.113.{n}").status_code == 429
+    resp = try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr="198.51.100.7")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
+def test_one_address_waits_longer_after_each_failure(app, client, admin, clock):
+    addr = "203.0.113.9"
+    for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+        assert try_login(client, ADMIN_EMAIL, "wrong", addr=addr).status_code == 401
+    resp = try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr=addr)  # even the right one waits
+    assert resp.status_code == 429
+    assert f"{TOO_MANY}. Повторите через 1 мин." in resp.get_data(as_text=True)
+
+    clock(61)
+    assert try_login(client, ADMIN_EMAIL, "wrong", addr=addr).status_code == 401
+    clock(61)  # the second wait is two minutes
+    resp = try_login(client, ADMIN_EMAIL, "wrong", addr=addr)
+    assert resp.status_code == 429 and "Повторите через 1 мин." in resp.get_data(as_text=True)
+    clock(60)
+    assert try_login(client, ADMIN_EMAIL, "wrong", addr=addr).status_code == 401
+    resp = try_login(client, ADMIN_EMAIL, "wrong", addr=addr)
+    assert resp.status_code == 429 and "Повторите через 4 мин." in resp.get_data(as_text=True)
+
+    clock(4 * 60 + 1)  # waiting it out always works, and the right password clears the count
+    assert try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr=addr).status_code == 302
+    other = app.test_client()
+    for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+        assert try_login(other, ADMIN_EMAIL, "wrong", addr=addr).status_code == 401
+
+
+def test_an_address_guessing_many_accounts_is_slowed(app, client, admin):
+    addr = "203.0.113.50"
+    for n in range(app.config["LOGIN_ADDRESS_FREE_ATTEMPTS"]):
+        assert try_login(client, f"user{n}@example.com", "wrong", addr=addr).status_code == 401
+    assert try_login(client, "one-more@example.com", "wrong", addr=addr).status_code == 429
+    assert try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr="198.51.100.7").status_code == 302
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(app, client, admin):
+    """By default nobody can choose their address with X-Forwarded-For to dodge the count."""
+    assert app.config["TRUSTED_PROXIES"] == 0
+    for n in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+        resp = try_login(client, ADMIN_EMAIL, "wrong", headers={"X-Forwarded-For": f"192.0.2.{n}"})
+        assert resp.status_code == 401
+    resp = try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, headers={"X-Forwarded-For": "192.0.2.99"})
+    assert resp.status_code == 429
+
+
+@pytest.fixture
+def app_behind_proxy(app, monkeypatch):
+    """The same database and Redis, served behind one trusted reverse proxy."""
+    from notifier import create_app
+
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY", "API_TOKEN",
+            "WEBHOOK_SECRET", "WEBHOOK_SECRET_FROM_ENV", "SERVER_NAME")
+    proxied = create_app({**{k: app.config[k] for k in keys}, "INSTANCE_PATH": app.instance_path})
+    yield proxied
+    with proxied.app_context():
+        db.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(app_behind_proxy, admin):
+    """Behind nginx every client had the proxy's address: one guesser locked everyone out."""
+    app = app_behind_proxy
+    client = app.test_client()
+    proxy = "10.0.0.2"
+    for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+        resp = try_login(client, ADMIN_EMAIL, "wrong", addr=proxy, headers={"X-Forwarded-For": "192.0.2.66"})
+        assert resp.status_code == 401
+    resp = try_login(client, ADMIN_EMAIL, "wrong", addr=proxy, headers={"X-Forwarded-For": "192.0.2.66"})
+    assert resp.status_code == 429
+    # a spoofed first entry does not help: the proxy appends the real peer, the last entry counts
+    resp = try_login(client, ADMIN_EMAIL, "wrong", addr=proxy, headers={"X-Forwarded-For": "1.2.3.4, 192.0.2.66"})
+    assert resp.status_code == 429
+    resp = try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr=proxy, headers={"X-Forwarded-For": "198.51.100.8"})
+    assert resp.status_code == 302
+
+
+@pytest.mark.parametrize("raw, hops", [(None, 0), ("", 0), ("0", 0), ("1", 1), (" 2 ", 2)])
+def test_trusted_proxies_setting(tmp_path, raw, hops):
+    from notifier.config import from_environment
+
+    env = {} if raw is None else {"TRUSTED_PROXIES": raw}
+    assert from_environment(str(tmp_path), env)["TRUSTED_PROXIES"] == hops
+
+
+@pytest.mark.parametrize("raw", ["-1", "yes", "1.5"])
+def test_trusted_proxies_must_be_a_count(tmp_path, raw):
+    from notifier.config import from_environment
+
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        from_environment(str(tmp_path), {"TRUSTED_PROXIES": raw})
+
+
+def test_current_password_check_is_throttled(app, auth_client):
+    token = csrf(auth_client, "/account/password")
+
+    def change(current):
+        return auth_client.post("/account/password", data={
+            "current": current, "password": "new password 1", "confirm": "new password 1", "csrf_token": token})
+
+    for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+        assert change("wrong").status_code == 422
+    resp = change(ADMIN_PASSWORD)
+    assert resp.status_code == 429 and TOO_MANY in resp.get_data(as_text=True)
+    other = app.test_client()  # the password was not changed
+    assert try_login(other, ADMIN_EMAIL, "new password 1", addr="198.51.100.9").status_code == 401
+
+
+def test_parallel_tries_cannot_pass_the_limit_together(app, admin):
+    """Tries are counted before the password is checked, atomically in Redis:
+    of 20 simultaneous tries at the limit's edge exactly the free ones pass."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from notifier.security import LoginThrottle
+
+    def attempt(_):
+        with app.app_context():
+            return LoginThrottle.from_config(app.config).begin(ADMIN_EMAIL, "203.0.113.77")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        waits = list(pool.map(attempt, range(20)))
+    assert waits.count(0) == app.config["LOGIN_FREE_ATTEMPTS"]
+    assert all(w > 0 for w in waits if w)
+
+
+def test_throttling_goes_on_in_process_while_redis_is_down(app, client, admin, tmp_path):
+    from notifier.embedded_redis import EmbeddedRedis
+    from notifier.security import LoginThrottle
+
+    server = EmbeddedRedis(str(tmp_path / "own-redis"), persist=False).start()
+    app.config["REDIS_URL"] = server.url
+    app.extensions.pop("redis", None)
+    server.stop()
+    addr = "203.0.113.201"
+    try:
+        for _ in range(app.config["LOGIN_FREE_ATTEMPTS"]):
+            assert try_login(client, ADMIN_EMAIL, "wrong", addr=addr).status_code == 401
+        assert try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr=addr).status_code == 429
+        assert try_login(client, ADMIN_EMAIL, ADMIN_PASSWORD, addr="198.51.100.10").status_code == 302
+    finally:
+        for key in LoginThrottle.keys(ADMIN_EMAIL, addr):
+            LoginThrottle._local.pop(key, None)

@@ -126,8 +126,17 @@ def _safe_next(target: str | None) -> str:
 
 
 def throttle() -> LoginThrottle:
-    cfg = current_app.config
-    return LoginThrottle(cfg["LOGIN_MAX_ATTEMPTS"], cfg["LOGIN_WINDOW_SECONDS"])
+    return LoginThrottle.from_config(current_app.config)
+
+
+def client_address() -> str:
+    """The client's address as ProxyFix (TRUSTED_PROXIES) sets it."""
+    return request.remote_addr or "?"
+
+
+def too_many_tries(field, wait: int) -> None:
+    minutes = max(1, (wait + 59) // 60)
+    field.errors.append(f"Слишком много неудачных попыток. Повторите через {minutes} мин.")
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -154,18 +163,16 @@ def login():
     status = 200
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        wait = throttle().retry_after(email)
+        wait = throttle().begin(email, client_address())
         if wait:
-            minutes = max(1, (wait + 59) // 60)
-            form.email.errors.append(f"Слишком много неудачных попыток. Повторите через {minutes} мин.")
+            too_many_tries(form.email, wait)
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.email == email))
         matches = verify_password(user.password_hash if user else None, form.password.data)
         if user is not None and matches:
-            throttle().succeeded(email)
+            throttle().succeeded(email, client_address())
             _login(user)
             return redirect(_safe_next(request.args.get("next")))
-        throttle().failed(email)
         form.password.errors.append("Неверный email или пароль")
         status = 401
     elif form.errors:
@@ -194,9 +201,16 @@ def logout():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
+        # The current password is a password try like a login (a stolen session
+        # must not be a way to guess it), counted in the same place.
+        wait = throttle().begin(g.user.email, client_address())
+        if wait:
+            too_many_tries(form.current, wait)
+            return render_template("auth/password.html", form=form), 429
         if not verify_password(g.user.password_hash, form.current.data):
             form.current.errors.append("Неверный текущий пароль")
         else:
+            throttle().succeeded(g.user.email, client_address())
             g.user.password_hash = hash_password(form.password.data)
             end_sessions(g.user)
             db.session.commit()
