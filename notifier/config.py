@@ -45,6 +45,23 @@ def trusted_proxies(raw: str | None) -> int:
     return int(value)
 
 
+def settings_encryption_key(raw: str | None) -> str | None:
+    """SETTINGS_ENCRYPTION_KEY: comma-separated Fernet keys (the first encrypts),
+    checked at start so a typo is not found at the first saved password."""
+    if not raw or not raw.strip():
+        return None
+    from cryptography.fernet import Fernet
+
+    for key in raw.split(","):
+        try:
+            Fernet(key.strip().encode())
+        except ValueError:
+            raise ValueError("SETTINGS_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64-encoded bytes), "
+                             "comma-separated; make one with: python -c 'from cryptography.fernet import "
+                             "Fernet; print(Fernet.generate_key().decode())'") from None
+    return raw.strip()
+
+
 def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
@@ -87,6 +104,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
     stored = InstanceSecrets(instance_path)
     cfg = {
         "SECRET_KEY": env.get("SECRET_KEY") or stored.get("SECRET_KEY", lambda: secrets.token_hex(32)),
+        "SETTINGS_ENCRYPTION_KEY": settings_encryption_key(env.get("SETTINGS_ENCRYPTION_KEY")),
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "WEBHOOK_SECRET_FROM_ENV": bool(env.get("WEBHOOK_SECRET")),

@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from notifier import stored_secrets
 from notifier.extensions import db
 
 
@@ -86,8 +87,22 @@ class Setting(db.Model):
 
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
+    # As kept in the database: credentials encrypted (notifier.stored_secrets).
+    # Read and assign ``value``; ``stored`` is for code that moves rows as they are.
+    stored: Mapped[Any] = mapped_column("value", JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __init__(self, key: str, value: Any = None):
+        super().__init__(key=key)
+        self.value = value
+
+    @property
+    def value(self) -> Any:
+        return stored_secrets.reveal(self.key, self.stored)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self.stored = stored_secrets.conceal(self.key, value)
 
 
 class Subscriber(TimestampMixin, db.Model):
