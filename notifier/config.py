@@ -147,7 +147,7 @@ DEFAULTS = {
     "MAIL_SERVER": None,
     # Redis in the web process: fail fast instead of redis-py's multi-second retries.
     "REDIS_SOCKET_TIMEOUT": 0.5,
-    # Password tries (notifier.security.LoginThrottle): free failures per
+    # Password tries (notifier.web.security.LoginThrottle): free failures per
     # account and address, and per address; then waits from 1 to 15 minutes,
     # doubling; counts forgotten after a day without a try.
     "LOGIN_FREE_ATTEMPTS": 5,

@@ -402,7 +402,7 @@ def test_parallel_tries_cannot_pass_the_limit_together(app, admin):
     of 20 simultaneous tries at the limit's edge exactly the free ones pass."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from notifier.security import LoginThrottle
+    from notifier.web.security import LoginThrottle
 
     def attempt(_):
         with app.app_context():
@@ -415,8 +415,8 @@ def test_parallel_tries_cannot_pass_the_limit_together(app, admin):
 
 
 def test_throttling_goes_on_in_process_while_redis_is_down(app, client, admin, tmp_path):
-    from notifier.embedded_redis import EmbeddedRedis
-    from notifier.security import LoginThrottle
+    from notifier.runtime.embedded_redis import EmbeddedRedis
+    from notifier.web.security import LoginThrottle
 
     server = EmbeddedRedis(str(tmp_path / "own-redis"), persist=False).start()
     app.config["REDIS_URL"] = server.url
