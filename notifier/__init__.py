@@ -36,6 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("REDIS_URL"):
         app.config["REDIS_URL"] = f"unix://{Path(app.instance_path) / 'redis' / 'redis.sock'}"
 
+    if app.config["TRUSTED_PROXIES"]:
+        # The client address (login throttling) and scheme (HSTS) from the
+        # proxies' headers; the host is taken from PUBLIC_URL, not from them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
     init_db(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

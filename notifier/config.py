@@ -33,6 +33,35 @@ def database_url(raw: str | None, instance_path: str) -> str:
     return raw
 
 
+def trusted_proxies(raw: str | None) -> int:
+    """How many reverse proxies in front of the app append to X-Forwarded-For.
+
+    0 (the default) trusts no forwarding header: the client address is the
+    peer's, so nobody can pick their own address to dodge login throttling.
+    Behind one proxy (nginx) set 1, else every user shares the proxy's address."""
+    value = (raw or "0").strip()
+    if not value.isdigit():
+        raise ValueError(f"TRUSTED_PROXIES must be a whole number of proxies (0, 1, 2...), not {raw!r}")
+    return int(value)
+
+
+def settings_encryption_key(raw: str | None) -> str | None:
+    """SETTINGS_ENCRYPTION_KEY: comma-separated Fernet keys (the first encrypts),
+    checked at start so a typo is not found at the first saved password."""
+    if not raw or not raw.strip():
+        return None
+    from cryptography.fernet import Fernet
+
+    for key in raw.split(","):
+        try:
+            Fernet(key.strip().encode())
+        except ValueError:
+            raise ValueError("SETTINGS_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64-encoded bytes), "
+                             "comma-separated; make one with: python -c 'from cryptography.fernet import "
+                             "Fernet; print(Fernet.generate_key().decode())'") from None
+    return raw.strip()
+
+
 def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
@@ -75,6 +104,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
     stored = InstanceSecrets(instance_path)
     cfg = {
         "SECRET_KEY": env.get("SECRET_KEY") or stored.get("SECRET_KEY", lambda: secrets.token_hex(32)),
+        "SETTINGS_ENCRYPTION_KEY": settings_encryption_key(env.get("SETTINGS_ENCRYPTION_KEY")),
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "WEBHOOK_SECRET_FROM_ENV": bool(env.get("WEBHOOK_SECRET")),
@@ -84,6 +114,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "TELEGRAM_BOT_USERNAME": (env.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@") or None,
         "TELEGRAM_API_URL": (env.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
         "TIMEZONE": env.get("TIMEZONE") or "Europe/Moscow",
+        "TRUSTED_PROXIES": trusted_proxies(env.get("TRUSTED_PROXIES")),
         "RECORDING_URL_HOSTS": [h.strip().lower() for h in (env.get("RECORDING_URL_HOSTS") or "").split(",") if h.strip()],
         "MAIL_FROM_ENV": [k for k in MAIL_KEYS if env.get(k)],
     }
@@ -116,6 +147,12 @@ DEFAULTS = {
     "MAIL_SERVER": None,
     # Redis in the web process: fail fast instead of redis-py's multi-second retries.
     "REDIS_SOCKET_TIMEOUT": 0.5,
-    "LOGIN_MAX_ATTEMPTS": 5,
-    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    # Password tries (notifier.web.security.LoginThrottle): free failures per
+    # account and address, and per address; then waits from 1 to 15 minutes,
+    # doubling; counts forgotten after a day without a try.
+    "LOGIN_FREE_ATTEMPTS": 5,
+    "LOGIN_ADDRESS_FREE_ATTEMPTS": 20,
+    "LOGIN_FIRST_WAIT_SECONDS": 60,
+    "LOGIN_MAX_WAIT_SECONDS": 15 * 60,
+    "LOGIN_FORGET_SECONDS": 24 * 3600,
 }

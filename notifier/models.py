@@ -5,6 +5,7 @@ canonical key (``*_key``, see notifier.core.phones) for matching and uniqueness.
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,11 +15,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from notifier import stored_secrets
 from notifier.extensions import db
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def new_session_nonce() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class UTCDateTime(db.TypeDecorator):
@@ -55,6 +61,9 @@ class User(TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copied into the session cookie at login and compared on every request;
+    # a new value (logout, password change) ends every session issued before.
+    session_nonce: Mapped[str] = mapped_column(String(64), default=lambda: new_session_nonce())
 
 
 class ApiToken(db.Model):
@@ -78,8 +87,22 @@ class Setting(db.Model):
 
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
+    # As kept in the database: credentials encrypted (notifier.stored_secrets).
+    # Read and assign ``value``; ``stored`` is for code that moves rows as they are.
+    stored: Mapped[Any] = mapped_column("value", JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __init__(self, key: str, value: Any = None):
+        super().__init__(key=key)
+        self.value = value
+
+    @property
+    def value(self) -> Any:
+        return stored_secrets.reveal(self.key, self.stored)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self.stored = stored_secrets.conceal(self.key, value)
 
 
 class Subscriber(TimestampMixin, db.Model):

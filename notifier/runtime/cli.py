@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from notifier.web.auth import MIN_PASSWORD, create_or_reset_admin, new_setup_link
+from notifier.core import passwords
+from notifier.web.auth import PRODUCT_WORDS, create_or_reset_admin, new_setup_link
 
 
 def init_app(app: Flask) -> None:
@@ -13,10 +14,11 @@ def init_app(app: Flask) -> None:
     @click.option("--password", required=True)
     def create_admin(email: str, password: str):
         """Create an admin account, or reset its password."""
-        if len(password) < MIN_PASSWORD:
-            raise click.BadParameter(f"at least {MIN_PASSWORD} characters", param_hint="--password")
         if "@" not in email:
-            raise click.BadParameter("not an email address", param_hint="--email")
+            raise click.BadParameter("это не адрес email", param_hint="--email")
+        error = passwords.problem(password, (email, *PRODUCT_WORDS))
+        if error:
+            raise click.BadParameter(error, param_hint="--password")
         user = create_or_reset_admin(email, password)
         click.echo(f"admin {user.email} is ready")
 

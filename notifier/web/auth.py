@@ -17,10 +17,11 @@ from flask import (
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from notifier.core import passwords
 from notifier.extensions import db
-from notifier.models import Setting, User, utcnow
+from notifier.models import Setting, User, new_session_nonce, utcnow
 from notifier.web.security import LoginThrottle, hash_password, token_digest, verify_password
 
 bp = Blueprint("auth", __name__)
@@ -28,14 +29,23 @@ bp = Blueprint("auth", __name__)
 PUBLIC = {"auth.login", "auth.setup", "auth.no_admin", "static", "health"}
 SETUP_KEY = "setup_token"
 SETUP_TTL = timedelta(days=1)
-MIN_PASSWORD = 10
+PRODUCT_WORDS = ("notifier", "уведомления", "атс", "admin", "администратор")
+
+
+def new_password_check(form, field) -> None:
+    """The one password rule (notifier.core.passwords) as a WTForms validator.
+
+    The account's email counts as a word an attacker knows: the setup form's
+    field, else the logged-in admin's address."""
+    email = form.email.data if "email" in form else getattr(g.get("user"), "email", "")
+    error = passwords.problem(field.data or "", (email or "", *PRODUCT_WORDS))
+    if error:
+        raise ValidationError(error)
 
 
 class SetupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Укажите email"), Email("Неверный email"), Length(max=254)])
-    password = PasswordField("Пароль", validators=[
-        DataRequired("Укажите пароль"),
-        Length(min=MIN_PASSWORD, max=256, message=f"Пароль — от {MIN_PASSWORD} символов")])
+    password = PasswordField("Пароль", validators=[DataRequired("Укажите пароль"), new_password_check])
     confirm = PasswordField("Повторите пароль", validators=[EqualTo("password", "Пароли не совпадают")])
 
 
@@ -46,9 +56,7 @@ class LoginForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     current = PasswordField("Текущий пароль", validators=[DataRequired("Укажите текущий пароль")])
-    password = PasswordField("Новый пароль", validators=[
-        DataRequired("Укажите новый пароль"),
-        Length(min=MIN_PASSWORD, max=256, message=f"Пароль — от {MIN_PASSWORD} символов")])
+    password = PasswordField("Новый пароль", validators=[DataRequired("Укажите новый пароль"), new_password_check])
     confirm = PasswordField("Повторите новый пароль", validators=[EqualTo("password", "Пароли не совпадают")])
 
 
@@ -87,6 +95,7 @@ def create_or_reset_admin(email: str, password: str) -> User:
         db.session.add(user)
     else:
         user.password_hash = hash_password(password)
+        end_sessions(user)
     db.session.execute(db.delete(Setting).where(Setting.key == SETUP_KEY))
     db.session.commit()
     return user
@@ -96,9 +105,16 @@ def _login(user: User) -> None:
     session.clear()
     session.permanent = True
     session["uid"] = user.id
-    session["pwd"] = user.password_hash[-16:]  # a password change logs out other sessions
+    session["nonce"] = user.session_nonce
     user.last_login_at = utcnow()
     db.session.commit()
+
+
+def end_sessions(user: User) -> None:
+    """Void every session cookie issued to ``user`` so far, on this and every
+    other browser: a cookie copied before logout must not open pages for the
+    rest of its 12 hours. The caller commits."""
+    user.session_nonce = new_session_nonce()
 
 
 def _safe_next(target: str | None) -> str:
@@ -110,8 +126,17 @@ def _safe_next(target: str | None) -> str:
 
 
 def throttle() -> LoginThrottle:
-    cfg = current_app.config
-    return LoginThrottle(cfg["LOGIN_MAX_ATTEMPTS"], cfg["LOGIN_WINDOW_SECONDS"])
+    return LoginThrottle.from_config(current_app.config)
+
+
+def client_address() -> str:
+    """The client's address as ProxyFix (TRUSTED_PROXIES) sets it."""
+    return request.remote_addr or "?"
+
+
+def too_many_tries(field, wait: int) -> None:
+    minutes = max(1, (wait + 59) // 60)
+    field.errors.append(f"Слишком много неудачных попыток. Повторите через {minutes} мин.")
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -138,17 +163,16 @@ def login():
     status = 200
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        wait = throttle().retry_after(email)
+        wait = throttle().begin(email, client_address())
         if wait:
-            minutes = max(1, (wait + 59) // 60)
-            form.email.errors.append(f"Слишком много неудачных попыток. Повторите через {minutes} мин.")
+            too_many_tries(form.email, wait)
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.email == email))
-        if user and verify_password(user.password_hash, form.password.data):
-            throttle().succeeded(email)
+        matches = verify_password(user.password_hash if user else None, form.password.data)
+        if user is not None and matches:
+            throttle().succeeded(email, client_address())
             _login(user)
             return redirect(_safe_next(request.args.get("next")))
-        throttle().failed(email)
         form.password.errors.append("Неверный email или пароль")
         status = 401
     elif form.errors:
@@ -166,6 +190,8 @@ def no_admin():
 
 @bp.post("/logout")
 def logout():
+    end_sessions(g.user)
+    db.session.commit()
     session.clear()
     flash("Вы вышли.", "info")
     return redirect(url_for("auth.login"))
@@ -175,10 +201,18 @@ def logout():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
+        # The current password is a password try like a login (a stolen session
+        # must not be a way to guess it), counted in the same place.
+        wait = throttle().begin(g.user.email, client_address())
+        if wait:
+            too_many_tries(form.current, wait)
+            return render_template("auth/password.html", form=form), 429
         if not verify_password(g.user.password_hash, form.current.data):
             form.current.errors.append("Неверный текущий пароль")
         else:
+            throttle().succeeded(g.user.email, client_address())
             g.user.password_hash = hash_password(form.password.data)
+            end_sessions(g.user)
             db.session.commit()
             _login(g.user)
             flash("Пароль изменён.", "success")
@@ -191,7 +225,7 @@ def _load_user() -> None:
     uid = session.get("uid")
     if uid is not None:
         user = db.session.get(User, uid)
-        if user and hmac.compare_digest(session.get("pwd", ""), user.password_hash[-16:]):
+        if user and hmac.compare_digest(str(session.get("nonce", "")), user.session_nonce):
             g.user = user
 
 
