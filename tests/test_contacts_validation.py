@@ -2,7 +2,7 @@
 import pytest
 
 from notifier.services import contacts as service
-from notifier.services.people_fields import Invalid
+from notifier.core.fielderrors import FieldErrors
 
 
 @pytest.mark.parametrize("raw, keys", [
@@ -29,7 +29,7 @@ def test_number_errors(raw, errors):
     if errors is None:
         assert service.clean_numbers(raw) == [("101", "101")]
         return
-    with pytest.raises(Invalid) as e:
+    with pytest.raises(FieldErrors) as e:
         service.clean_numbers(raw)
     assert e.value.errors == errors
 
@@ -42,7 +42,7 @@ def test_number_errors(raw, errors):
     ({"name": None, "numbers": [], "vip": "?"}, {"name", "numbers", "vip"}),
 ])
 def test_clean_errors(data, errors):
-    with pytest.raises(Invalid) as e:
+    with pytest.raises(FieldErrors) as e:
         service.clean(data)
     assert set(e.value.errors) == errors
 

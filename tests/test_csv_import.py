@@ -180,12 +180,12 @@ def test_apply_rolls_back_every_row_when_one_fails(app):
     import pytest
 
     from notifier.services import csv_io
-    from notifier.services.people_fields import Invalid
+    from notifier.core.fielderrors import FieldErrors
 
     plan = csv_io.plan_subscribers("Номер;Имя\n101;Первый\n102;Второй\n")
     assert plan.ok and [r.action for r in plan.rows] == ["create", "create"]
     db.session.add(Subscriber(number="102", number_key="102", name="Успел раньше"))
     db.session.flush()
-    with pytest.raises(Invalid, match="Строка 3: Этот номер уже есть у абонента «Успел раньше»"):
+    with pytest.raises(FieldErrors, match="Строка 3: Этот номер уже есть у абонента «Успел раньше»"):
         csv_io.apply(plan)
     assert db.session.query(Subscriber).count() == 0  # the rollback took the flushed one too

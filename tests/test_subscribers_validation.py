@@ -1,6 +1,7 @@
 """Field checks and the employee's clean() as tables of cases (pure, no database)."""
 import pytest
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import people_fields as f
 from notifier.services import subscribers as service
 
@@ -86,7 +87,7 @@ def test_flag_errors(raw):
 
 
 def test_clean_collects_every_error():
-    with pytest.raises(f.Invalid) as e:
+    with pytest.raises(FieldErrors) as e:
         service.clean({"number": "abc", "email": "nope", "telegram": "!", "name": 5})
     assert set(e.value.errors) == {"number", "email", "telegram", "name"} and not e.value.conflict
 
@@ -99,6 +100,6 @@ def test_clean_keeps_name_as_typed():
 def test_partial_checks_only_given_fields():
     assert service.clean({"email": ""}, partial=True) == {"email": None}
     assert service.clean({}, partial=True) == {}
-    with pytest.raises(f.Invalid) as e:
+    with pytest.raises(FieldErrors) as e:
         service.clean({"number": None}, partial=True)
     assert "number" in e.value.errors

@@ -3,48 +3,31 @@
 Bearer-token authentication for every endpoint except those marked
 ``@token_exempt`` (the PBX webhook, which checks its own signature).
 The API is exempt from CSRF; the browser UI is not.
+
+Handlers call the services and let them raise: a :class:`FieldErrors` becomes
+422 ``{"errors": {field: message}}`` (409 for a conflict) in one place, the
+error handler below; :class:`ApiError` is for the other 4xx answers.
 """
 from __future__ import annotations
 
-import hmac
 import os
-from contextlib import contextmanager
-from typing import Callable
 
-from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
-from sqlalchemy import select
+from flask import Blueprint, Flask, g, jsonify, request
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import csrf, db
-from notifier.models import ApiToken, utcnow
-from notifier.web.security import token_digest
+from notifier.services import api_tokens
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _TOKEN_EXEMPT: set[str] = set()
 
 
 class ApiError(Exception):
-    """Raised by API views for a clear 4xx answer."""
+    """Raised by API views for a clear 4xx answer ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str | None = None, errors: dict | None = None):
-        super().__init__(message or "")
-        self.status, self.message, self.errors = status, message, errors
-
-    def body(self) -> dict:
-        return {"errors": self.errors} if self.errors is not None else {"error": self.message}
-
-
-@contextmanager
-def saving(commit: Callable[[], None]):
-    """Run a service's change and ``commit`` it; a service's per-field
-    ``Invalid`` becomes 422 (409 for a duplicate) and nothing is kept."""
-    from notifier.services.people_fields import Invalid
-
-    try:
-        yield
-        commit()
-    except Invalid as e:
-        db.session.rollback()
-        raise ApiError(409 if e.conflict else 422, errors=e.errors) from None
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 def token_exempt(view):
@@ -67,26 +50,12 @@ def _bearer() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def token_valid(token: str) -> bool:
-    env_token = current_app.config.get("API_TOKEN")
-    if env_token and hmac.compare_digest(env_token.encode(), token.encode()):
-        return True
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
-    )
-    if row is None:
-        return False
-    row.last_used_at = utcnow()
-    db.session.commit()
-    return True
-
-
 @bp.before_request
 def _authenticate():
     if request.endpoint in _TOKEN_EXEMPT:
         return None
     token = _bearer()
-    if not token or not token_valid(token):
+    if not token or not api_tokens.valid(token):
         resp = jsonify(error="нужен действительный API-токен: Authorization: Bearer <token>")
         resp.status_code = 401
         resp.headers["WWW-Authenticate"] = 'Bearer realm="api"'
@@ -97,7 +66,14 @@ def _authenticate():
 
 @bp.errorhandler(ApiError)
 def _api_error(err: ApiError):
-    return jsonify(err.body()), err.status
+    return jsonify(error=err.message), err.status
+
+
+@bp.errorhandler(FieldErrors)
+def _field_errors(err: FieldErrors):
+    """Bad fields from any service or parser; nothing of the request is kept."""
+    db.session.rollback()
+    return jsonify(errors=err.errors), 409 if err.conflict else 422
 
 
 @bp.get("/status")

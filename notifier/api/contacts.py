@@ -1,22 +1,23 @@
 """/api/v1/contacts: the client notebook (api.md "Client notebook").
 
 Validation and uniqueness live in notifier.services.contacts, shared with the
-«Записная книжка клиентов» screen and the CSV import.
+«Записная книжка клиентов» screen and the CSV import; its FieldErrors become
+422/409 in the API's error handler.
 """
 from __future__ import annotations
 
 from flask import request
 
-from notifier.services import contact_search
-from notifier.services import contacts as service
+from notifier.api import ApiError, bp, json_body
 from notifier.extensions import db
 from notifier.models import Contact
+from notifier.services import contact_search
+from notifier.services import contacts as service
 from notifier.services.people_fields import query
-from notifier.api import ApiError, bp, json_body, saving
 
 
 def _get(contact_id: int) -> Contact:
-    contact = db.session.get(Contact, contact_id)
+    contact = service.get(contact_id)
     if contact is None:
         raise ApiError(404, "контакт не найден")
     return contact
@@ -24,15 +25,14 @@ def _get(contact_id: int) -> Contact:
 
 @bp.get("/contacts")
 def contacts_list():
-    found = db.session.scalars(contact_search.search(query(request.args.get("q"))))
+    found = contact_search.find(query(request.args.get("q")))
     return {"items": [service.to_json(c) for c in found]}
 
 
 @bp.post("/contacts")
 def contacts_create():
-    data = json_body()
-    with saving(service.commit):
-        contact = service.create(data)
+    contact = service.create(json_body())
+    service.commit()
     return service.to_json(contact), 201
 
 
@@ -44,9 +44,8 @@ def contacts_get(contact_id: int):
 @bp.patch("/contacts/<int:contact_id>")
 def contacts_update(contact_id: int):
     contact = _get(contact_id)
-    data = json_body()
-    with saving(service.commit):
-        service.update(contact, data, partial=True)
+    service.update(contact, json_body(), partial=True)
+    service.commit()
     return service.to_json(contact)
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from flask import request
 
-from notifier.services import event_log
 from notifier.api import ApiError, bp
+from notifier.core.fielderrors import FieldErrors
+from notifier.services import event_log
 
 
 @bp.get("/events")
 def list_events():
     filters, errors = event_log.parse_filters(request.args)
     if errors:
-        raise ApiError(422, errors=errors)
+        raise FieldErrors(errors)
     page = event_log.recent(filters)
     return {"items": [entry.to_json() for entry in page.entries], "next_before": page.next_before}
 

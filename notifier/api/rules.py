@@ -1,15 +1,16 @@
 """/api/v1/rules: notification rules (api.md "Rules"), through notifier.services.rules
-so that the API and the «Email-уведомления» screen validate and summarise alike."""
+so that the API and the «Email-уведомления» screen validate, list and summarise
+alike. Invalid input raises FieldErrors, answered 422 by the API's error handler."""
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from notifier.services import rules as service
-from notifier.extensions import db
-from notifier.models import Rule, Subscriber
 from notifier.api import ApiError, bp, json_body
+from notifier.core.fielderrors import FieldErrors
+from notifier.extensions import db
+from notifier.models import Rule
+from notifier.services import rules as service
+from notifier.services import subscribers
 
 
 def _rule(rule_id: int) -> Rule:
@@ -19,31 +20,28 @@ def _rule(rule_id: int) -> Rule:
     return rule
 
 
-def _invalid(exc: service.RuleError):
-    db.session.rollback()
-    return ApiError(422, errors=exc.errors)
+def _subscriber_filter() -> int | None:
+    """``?subscriber={id}``: an existing employee's id, else 422 or 404."""
+    raw = request.args.get("subscriber")
+    if raw is None:
+        return None
+    text = raw.strip()  # isdecimal: int() reads every such string; short: int() refuses thousands of digits
+    subscriber_id = int(text) if text.isdecimal() and len(text) <= 10 else None
+    if not service.valid_id(subscriber_id):
+        raise FieldErrors({"subscriber": "Ожидается id сотрудника (целое число)"})
+    if subscribers.get(subscriber_id) is None:
+        raise ApiError(404, "сотрудник не найден")
+    return subscriber_id
 
 
 @bp.get("/rules")
 def list_rules():
-    stmt = select(Rule).options(joinedload(Rule.subscriber)).order_by(Rule.id)
-    raw = request.args.get("subscriber")
-    if raw is not None:
-        subscriber_id = int(raw) if raw.strip().isdigit() else None
-        if not service.valid_id(subscriber_id):
-            raise ApiError(422, errors={"subscriber": "Ожидается id сотрудника (целое число)"})
-        if db.session.get(Subscriber, subscriber_id) is None:
-            raise ApiError(404, "сотрудник не найден")
-        stmt = stmt.where(Rule.subscriber_id == subscriber_id)
-    return {"items": [service.to_json(rule) for rule in db.session.scalars(stmt)]}
+    return {"items": [service.to_json(rule) for rule in service.list_all(_subscriber_filter())]}
 
 
 @bp.post("/rules")
 def create_rules():
-    try:
-        rules = service.create(json_body())
-    except service.RuleError as exc:
-        raise _invalid(exc) from None
+    rules = service.create(json_body())
     db.session.commit()
     return {"items": [service.to_json(rule) for rule in rules]}, 201
 
@@ -58,11 +56,8 @@ def patch_rule(rule_id: int):
     rule = _rule(rule_id)
     body = json_body()
     if "subscribers" in body or "subscriber" in body:
-        raise ApiError(422, errors={"subscribers": "Сотрудника правила изменить нельзя: создайте новое правило"})
-    try:
-        service.update(rule, body)
-    except service.RuleError as exc:
-        raise _invalid(exc) from None
+        raise FieldErrors({"subscribers": "Сотрудника правила изменить нельзя: создайте новое правило"})
+    service.update(rule, body)
     db.session.commit()
     return service.to_json(rule)
 
@@ -81,11 +76,9 @@ def bulk():
     body = json_body()
     action = body.get("action")
     if action not in ("update", "delete"):
-        raise ApiError(422, errors={"action": "Ожидается «update» или «delete»"})
+        raise FieldErrors({"action": "Ожидается «update» или «delete»"})
     try:
         rules = service.get_many(body.get("ids"))
-    except service.RuleError as exc:
-        raise _invalid(exc) from None
     except LookupError as exc:
         missing = ", ".join(str(i) for i in exc.args[0][:10])
         raise ApiError(404, f"правила не найдены: {missing}") from None
@@ -94,10 +87,7 @@ def bulk():
         db.session.commit()
         return {"deleted": deleted}
     if "changes" not in body:
-        raise ApiError(422, errors={"changes": "Укажите изменения"})
-    try:
-        service.bulk_update(rules, body["changes"])
-    except service.RuleError as exc:
-        raise _invalid(exc) from None
+        raise FieldErrors({"changes": "Укажите изменения"})
+    service.bulk_update(rules, body["changes"])
     db.session.commit()
     return {"items": [service.to_json(rule) for rule in rules]}

@@ -1,10 +1,10 @@
-"""/api/v1/schedule: the company's working hours (api.md "Working hours")."""
+"""/api/v1/schedule: the company's working hours (api.md "Working hours").
+An invalid schedule raises FieldErrors, answered 422 by the API's error handler."""
 from __future__ import annotations
 
+from notifier.api import bp, json_body
+from notifier.core.workhours import Schedule
 from notifier.services import settings
-from notifier.core.workhours import Schedule, ScheduleError
-from notifier.extensions import db
-from notifier.api import ApiError, bp, json_body
 
 
 @bp.get("/schedule")
@@ -14,10 +14,6 @@ def get_schedule():
 
 @bp.put("/schedule")
 def put_schedule():
-    try:
-        schedule = Schedule.from_json(json_body())
-    except ScheduleError as exc:
-        raise ApiError(422, errors=exc.errors) from None
-    settings.put(settings.SCHEDULE_KEY, schedule.to_json())
-    db.session.commit()
+    schedule = Schedule.from_json(json_body())
+    settings.save_schedule(schedule)
     return schedule.to_json()

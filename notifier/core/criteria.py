@@ -31,6 +31,7 @@ from datetime import date
 from typing import Any
 
 from notifier.core import phones
+from notifier.core.fielderrors import FieldErrors
 
 TYPES = ("missed_calls", "voicemail")
 TIME_MODES = ("all", "work_hours", "off_hours", "period")
@@ -44,14 +45,6 @@ _TIME_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MAX_SHOWN = 40
 _MAX_NUMBER_LEN = 64  # longer strings are not phone numbers; keeps phonenumbers' work bounded
-
-
-class CriteriaError(ValueError):
-    """Invalid rule criteria; ``errors`` maps field paths to Russian messages for the form."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
 
 
 @dataclass(frozen=True)
@@ -308,21 +301,21 @@ def _parse_callers(raw: Any, errors: dict[str, str]) -> tuple[str, tuple[str, ..
 def parse_criteria(body: Any) -> Criteria:
     """Validate an API rule body (extra keys such as ``subscribers`` are ignored).
 
-    Raises CriteriaError with every problem found, keyed by field path.
+    Raises FieldErrors with every problem found, keyed by field path.
     """
     if not isinstance(body, dict):
-        raise CriteriaError({"body": "Ожидается JSON-объект"})
+        raise FieldErrors({"body": "Ожидается JSON-объект"})
     errors: dict[str, str] = {}
     types = _parse_types(body.get("types"), errors)
     if types is not None and "missed_calls" not in types:
         # Voicemail only: time and callers never apply, whatever was sent.
         if errors:
-            raise CriteriaError(errors)
+            raise FieldErrors(errors)
         return Criteria(types=types)
     time_mode, period = _parse_time(body.get("time"), errors)
     callers_mode, numbers = _parse_callers(body.get("callers"), errors)
     if errors or types is None:
-        raise CriteriaError(errors)
+        raise FieldErrors(errors)
     return Criteria(types, time_mode, period, callers_mode, numbers)
 
 
@@ -360,7 +353,7 @@ def merge_changes(current: Any, changes: Any) -> dict:
     ``callers`` never keeps stale numbers). Other keys are dropped, which is how
     bulk update keeps each rule's subscriber."""
     if not isinstance(changes, dict):
-        raise CriteriaError({"changes": "Ожидается JSON-объект"})
+        raise FieldErrors({"changes": "Ожидается JSON-объект"})
     current = current if isinstance(current, dict) else {}
     merged = {}
     for key in ("types", "time", "callers"):

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notifier.core import phones
+from notifier.core.fielderrors import FieldErrors
 
 CALL_ENDED = "call.ended"
 VOICEMAIL_RECEIVED = "voicemail.received"
@@ -39,14 +40,6 @@ MAX_INT = 2**31 - 1
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
 )
-
-
-class EventError(ValueError):
-    """Invalid webhook body; ``errors`` maps field names to short messages (the 422 body)."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
 
 
 @dataclass(frozen=True)
@@ -192,9 +185,9 @@ def _is_http_url(value: str) -> bool:
 
 
 def parse_event(body: object) -> CallEvent:
-    """Validate a decoded webhook body; raises EventError listing every bad field."""
+    """Validate a decoded webhook body; raises FieldErrors listing every bad field."""
     if not isinstance(body, dict):
-        raise EventError({"body": "must be a JSON object"})
+        raise FieldErrors({"body": "must be a JSON object"})
     r = _Reader(body)
     event_id = r.text("id", required=True)
     event_type = r.choice("type", EVENT_TYPES, required=True)
@@ -225,7 +218,7 @@ def parse_event(body: object) -> CallEvent:
         )
 
     if r.errors:
-        raise EventError(r.errors)
+        raise FieldErrors(r.errors)
     return CallEvent(
         id=event_id, type=event_type, started_at=started_at, call_id=call_id,
         caller_raw=caller_raw, caller=caller, callee_raw=callee_raw, callee=callee,

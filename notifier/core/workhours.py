@@ -34,8 +34,10 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 
+from notifier.core.fielderrors import FieldErrors
+
 __all__ = [
-    "WEEKDAYS", "ScheduleError", "Schedule", "is_working_time", "is_working_day",
+    "WEEKDAYS", "Schedule", "is_working_time", "is_working_day",
     "day_reason", "upcoming_non_working_days",
 ]
 
@@ -50,14 +52,6 @@ Week = tuple[tuple[Interval, ...], ...]  # indexed by date.weekday()
 
 _TIME = re.compile(r"(\d\d):(\d\d)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class ScheduleError(ValueError):
-    """Invalid schedule JSON; ``errors`` maps each bad field path to a Russian message."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
 @dataclass(frozen=True)
@@ -92,13 +86,13 @@ class Schedule:
         touch (``09:00-13:00`` and ``13:00-18:00``) but not overlap.
         """
         if not isinstance(data, dict):
-            raise ScheduleError({"schedule": "Ожидается объект JSON"})
+            raise FieldErrors({"schedule": "Ожидается объект JSON"})
         errors: dict[str, str] = {}
         timezone = _parse_timezone(data.get("timezone"), errors)
         week = _parse_week(data.get("week", {}), errors)
         country, extra, workdays = _parse_holidays(data.get("holidays"), errors)
         if errors:
-            raise ScheduleError(errors)
+            raise FieldErrors(errors)
         return cls(timezone, week, country, extra, workdays)
 
     def to_json(self) -> dict:

@@ -39,7 +39,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifier.services import settings
 from notifier.config import InstanceSecrets
-from notifier.core.events import CALL_ENDED, CallEvent, EventError, parse_event
+from notifier.core.events import CALL_ENDED, CallEvent, parse_event
+from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Event, utcnow
 from notifier.pipeline.queueing import enqueue_calls, get_queue
@@ -212,7 +213,7 @@ def receive(request: Request) -> Answer:
         return _error(400, "тело запроса должно быть JSON-объектом")
     try:
         call = parse_event(data)
-    except EventError as err:
+    except FieldErrors as err:
         return Answer(422, {"errors": err.errors})
 
     now = utcnow()

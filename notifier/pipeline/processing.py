@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from notifier.pipeline import delivery
 from notifier.services import settings
 from notifier.core import decide as core_decide
-from notifier.core.criteria import CriteriaError, parse_criteria
+from notifier.core.criteria import parse_criteria
+from notifier.core.fielderrors import FieldErrors
 from notifier.core.events import CallEvent, parse_event
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber, utcnow
@@ -41,7 +42,7 @@ def _rules(subscriber: Subscriber):
     for rule_id, raw in rows:
         try:
             rules.append(parse_criteria(raw))
-        except CriteriaError as err:  # stored rules are validated; never let one bad row stop the rest
+        except FieldErrors as err:  # stored rules are validated; never let one bad row stop the rest
             log.error("rule %s has invalid criteria, ignored: %s", rule_id, err)
     return rules
 

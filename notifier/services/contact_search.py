@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from notifier.extensions import db
 from notifier.models import Contact, ContactNumber
 from notifier.services.subscriber_search import MAX_QUERY, _NON_DIGITS, _like
 
@@ -35,3 +36,8 @@ def search(query: str | None, vip_only: bool = False) -> Select:
     if vip_only:
         stmt = stmt.where(Contact.vip.is_(True))
     return stmt
+
+
+def find(query: str | None, vip_only: bool = False) -> list[Contact]:
+    """The contacts :func:`search` selects."""
+    return list(db.session.scalars(search(query, vip_only)))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import people_fields as f
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber
@@ -27,7 +28,7 @@ def clean_numbers(raw) -> list[tuple[str, str]]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
-        raise f.Invalid({"numbers": "Нужен список номеров"})
+        raise FieldErrors({"numbers": "Нужен список номеров"})
     errors: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
@@ -49,12 +50,12 @@ def clean_numbers(raw) -> list[tuple[str, str]]:
     if len(pairs) > MAX_NUMBERS:
         errors["numbers"] = f"Не больше {MAX_NUMBERS} номеров у одного контакта"
     if errors:
-        raise f.Invalid(errors)
+        raise FieldErrors(errors)
     return pairs
 
 
 def clean(data: Mapping, partial: bool = False) -> dict:
-    """The values to store for ``data`` (pure); raises f.Invalid with every error."""
+    """The values to store for ``data`` (pure); raises FieldErrors with every error."""
     values: dict = {}
     errors: dict[str, str] = {}
     if not partial or "name" in data:
@@ -65,7 +66,7 @@ def clean(data: Mapping, partial: bool = False) -> dict:
     if not partial or "numbers" in data:
         try:
             values["numbers"] = clean_numbers(data.get("numbers"))
-        except f.Invalid as e:
+        except FieldErrors as e:
             errors.update(e.errors)
     if not partial or "vip" in data:
         try:
@@ -73,8 +74,12 @@ def clean(data: Mapping, partial: bool = False) -> dict:
         except f.FieldError as e:
             errors["vip"] = str(e)
     if errors:
-        raise f.Invalid(errors)
+        raise FieldErrors(errors)
     return values
+
+
+def get(contact_id: int) -> Contact | None:
+    return db.session.get(Contact, contact_id)
 
 
 def owners(keys: list[str]) -> dict[str, Contact]:
@@ -96,7 +101,7 @@ def _check_unique(values: dict, current: Contact | None) -> None:
         if other is not None and other is not current:
             errors[f"numbers.{index}"] = f"Номер {raw} уже есть у контакта «{other.name}»"
     if errors:
-        raise f.Invalid(_reindex(errors, values.get("_positions")), conflict=True)
+        raise FieldErrors(_reindex(errors, values.get("_positions")), conflict=True)
 
 
 def _reindex(errors: dict, positions: list[int] | None) -> dict:
@@ -167,8 +172,8 @@ def delete(contact: Contact) -> None:
     db.session.flush()
 
 
-def _conflict() -> f.Invalid:
-    return f.Invalid({"numbers": "Один из номеров уже есть у другого контакта"}, conflict=True)
+def _conflict() -> FieldErrors:
+    return FieldErrors({"numbers": "Один из номеров уже есть у другого контакта"}, conflict=True)
 
 
 def _flush() -> None:

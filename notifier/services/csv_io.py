@@ -17,10 +17,10 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import contacts as contacts_service, subscribers as subscribers_service
 from notifier.extensions import db
 from notifier.models import Contact, Subscriber
-from notifier.services.people_fields import Invalid
 
 MAX_ROWS = 5000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -217,7 +217,7 @@ def plan_subscribers(source: bytes | str) -> Plan:
         data = _row_data(cells, table.fields)
         try:
             values = subscribers_service.clean(data, partial=True)
-        except Invalid as e:
+        except FieldErrors as e:
             plan.errors += _field_errors(line, e.errors, SUBSCRIBER_COLUMNS)
             continue
         key = values["number_key"]
@@ -252,7 +252,7 @@ def plan_contacts(source: bytes | str) -> Plan:
             data["vip"] = raw["vip"]
         try:
             values = contacts_service.clean(data, partial=True)
-        except Invalid as e:
+        except FieldErrors as e:
             plan.errors += _field_errors(line, e.errors, CONTACT_COLUMNS)
             continue
         keys = [key for _, key in values["numbers"]]
@@ -306,7 +306,7 @@ def plan_for(kind: str, source: bytes | str) -> Plan:
 
 def apply(plan: Plan) -> None:
     """Write every row of an error-free plan and commit once; on any failure
-    roll back everything and raise Invalid naming the line."""
+    roll back everything and raise FieldErrors naming the line."""
     if not plan.ok:
         raise ValueError("a plan with errors cannot be applied")
     model, service = ((Subscriber, subscribers_service) if plan.kind == "subscribers"
@@ -320,14 +320,14 @@ def apply(plan: Plan) -> None:
             elif row.action == "update":
                 target = db.session.get(model, row.target_id)
                 if target is None:
-                    raise Invalid({"file": "запись удалена, пока шёл импорт"})
+                    raise FieldErrors({"file": "запись удалена, пока шёл импорт"})
                 service.update(target, row.data, partial=True)
         where = ""
         service.commit()
-    except Invalid as e:
+    except FieldErrors as e:
         db.session.rollback()
         message = "; ".join(e.errors.values())
-        raise Invalid({"file": f"{where}{message}. Ничего не импортировано."}) from None
+        raise FieldErrors({"file": f"{where}{message}. Ничего не импортировано."}) from None
 
 
 # -- export ---------------------------------------------------------------------

@@ -409,6 +409,11 @@ def by_pk(pk: int) -> Entry | None:
     return _entries([event])[0] if event else None
 
 
+def last_received_at() -> datetime | None:
+    """When the newest event arrived (the webhook block of «Настройки»)."""
+    return db.session.scalar(select(func.max(Event.received_at)))
+
+
 def any_event() -> bool:
     """Whether anything was received at all (the page's empty state)."""
     return db.session.scalar(select(Event.id).limit(1)) is not None

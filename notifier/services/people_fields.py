@@ -23,16 +23,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class FieldError(ValueError):
-    """A value the admin must correct; ``str()`` is the message."""
-
-
-class Invalid(Exception):
-    """Per-field errors of one record. ``conflict`` marks a duplicate
-    (409 in the API) rather than a malformed value (422)."""
-
-    def __init__(self, errors: dict[str, str], conflict: bool = False):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors, self.conflict = errors, conflict
+    """One value the admin must correct; ``str()`` is the message. The caller
+    knows the field's name and gathers these into one FieldErrors."""
 
 
 def text(value, *, required: bool, max_len: int, missing: str = "Заполните поле") -> str:

@@ -1,4 +1,4 @@
-"""Creating, changing and deleting notification rules: the one path shared by
+"""Creating, listing, changing and deleting notification rules: the one path shared by
 the «Email-уведомления» screens and ``/api/v1/rules``.
 
 Criteria are validated by :func:`notifier.core.criteria.parse_criteria` only,
@@ -9,14 +9,14 @@ once, so that a multi-subscriber create or a bulk change is all-or-nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from notifier.core import phones
-from notifier.core.criteria import Criteria, CriteriaError, criteria_to_json, merge_changes, parse_criteria, summary
+from notifier.core.criteria import Criteria, criteria_to_json, merge_changes, parse_criteria, summary
+from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.web.paging import PER_PAGE, Page, paginate
 from notifier.models import Rule, Subscriber
@@ -29,14 +29,6 @@ MAX_ID = 2**31 - 1  # ids beyond a 4-byte integer exist nowhere; PostgreSQL woul
 
 def valid_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-
-class RuleError(ValueError):
-    """Invalid rule input; ``errors`` maps field paths to Russian messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = dict(errors)
 
 
 def stored(c: Criteria) -> dict:
@@ -55,7 +47,7 @@ def rule_summary(rule: Rule) -> str:
     """The list's «Критерий уведомлений»; a stored rule that no longer parses is said so, not a 500."""
     try:
         return summary(criteria_of(rule))
-    except CriteriaError:
+    except FieldErrors:
         return "Неверный критерий (исправьте правило)"
 
 
@@ -63,7 +55,7 @@ def to_json(rule: Rule) -> dict:
     """A rule as the API answers it (api.md "Rules")."""
     try:
         body = criteria_to_json(criteria_of(rule))
-    except CriteriaError:
+    except FieldErrors:
         body = {k: rule.criteria.get(k) for k in ("types", "time", "callers")}
     sub = rule.subscriber
     return {
@@ -81,18 +73,18 @@ def to_json(rule: Rule) -> dict:
 
 def resolve_subscribers(raw: Any) -> list[Subscriber]:
     """Subscribers named by id (an integer) or by number (a string in any
-    notation), in the given order without repeats. Raises RuleError."""
+    notation), in the given order without repeats. Raises FieldErrors."""
     key = "subscribers"
     if raw is None or (isinstance(raw, list) and not raw):
-        raise RuleError({key: "Добавьте хотя бы одного сотрудника"})
+        raise FieldErrors({key: "Добавьте хотя бы одного сотрудника"})
     if not isinstance(raw, list):
-        raise RuleError({key: "Ожидается список номеров или id сотрудников"})
+        raise FieldErrors({key: "Ожидается список номеров или id сотрудников"})
     if len(raw) > MAX_SUBSCRIBERS:
-        raise RuleError({key: f"Не больше {MAX_SUBSCRIBERS} сотрудников за раз"})
+        raise FieldErrors({key: f"Не больше {MAX_SUBSCRIBERS} сотрудников за раз"})
     refs: list[tuple[str, Any, str]] = []  # ("id", 7, "7") / ("key", "+7902…", typed) / ("bad", None, typed)
     for item in raw:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise RuleError({key: "Сотрудник задаётся номером (строкой) или id (числом)"})
+            raise FieldErrors({key: "Сотрудник задаётся номером (строкой) или id (числом)"})
         if isinstance(item, int):
             refs.append(("id", item, str(item)))
             continue
@@ -117,18 +109,11 @@ def resolve_subscribers(raw: Any) -> list[Subscriber]:
     unknown = list(dict.fromkeys(unknown))
     if unknown:
         shown = ", ".join(unknown[:3]) + (f" и ещё {len(unknown) - 3}" if len(unknown) > 3 else "")
-        raise RuleError({key: f"Сотрудник не найден: {shown}"})
+        raise FieldErrors({key: f"Сотрудник не найден: {shown}"})
     return list(result.values())
 
 
 # ------------------------------------------------------------------ changes
-
-
-def _criteria(body: Any) -> Criteria:
-    try:
-        return parse_criteria(body)
-    except CriteriaError as exc:
-        raise RuleError(exc.errors) from None
 
 
 def create(body: dict) -> list[Rule]:
@@ -137,14 +122,14 @@ def create(body: dict) -> list[Rule]:
     subscribers: list[Subscriber] = []
     try:
         subscribers = resolve_subscribers(body.get("subscribers"))
-    except RuleError as exc:
+    except FieldErrors as exc:
         errors.update(exc.errors)
     try:
-        criteria = _criteria(body)
-    except RuleError as exc:
+        criteria = parse_criteria(body)
+    except FieldErrors as exc:
         errors.update(exc.errors)
     if errors:
-        raise RuleError(errors)
+        raise FieldErrors(errors)
     data = stored(criteria)
     rules = [Rule(subscriber=sub, criteria=data) for sub in subscribers]
     db.session.add_all(rules)
@@ -154,16 +139,8 @@ def create(body: dict) -> list[Rule]:
 
 def update(rule: Rule, changes: Any) -> Rule:
     """Replace whichever of types/time/callers ``changes`` has (see merge_changes)."""
-    rule.criteria = stored(_merged(rule.criteria, changes))
+    rule.criteria = stored(parse_criteria(merge_changes(rule.criteria, changes)))
     return rule
-
-
-def _merged(current: dict, changes: Any) -> Criteria:
-    try:
-        merged = merge_changes(current, changes)
-    except CriteriaError as exc:
-        raise RuleError(exc.errors) from None
-    return _criteria(merged)
 
 
 def get(rule_id: Any) -> Rule | None:
@@ -171,13 +148,13 @@ def get(rule_id: Any) -> Rule | None:
 
 
 def get_many(ids: Any) -> list[Rule]:
-    """The rules of a bulk request; RuleError for a bad list, LookupError naming unknown ids."""
+    """The rules of a bulk request; FieldErrors for a bad list, LookupError naming unknown ids."""
     if not isinstance(ids, list) or not ids:
-        raise RuleError({"ids": "Укажите список id правил"})
+        raise FieldErrors({"ids": "Укажите список id правил"})
     if len(ids) > MAX_IDS:
-        raise RuleError({"ids": f"Не больше {MAX_IDS} правил за раз"})
+        raise FieldErrors({"ids": f"Не больше {MAX_IDS} правил за раз"})
     if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-        raise RuleError({"ids": "id правил — целые числа"})
+        raise FieldErrors({"ids": "id правил — целые числа"})
     wanted = list(dict.fromkeys(ids))
     rules = {r.id: r for r in db.session.scalars(select(Rule).options(joinedload(Rule.subscriber))
                                                  .where(Rule.id.in_([i for i in wanted if valid_id(i)])))}
@@ -194,7 +171,7 @@ def bulk_update(rules: Sequence[Rule], changes: Any) -> None:
     depends on each rule's current criteria); the first failure is raised.
     """
     if not isinstance(changes, dict):
-        raise RuleError({"changes": "Ожидается JSON-объект"})
+        raise FieldErrors({"changes": "Ожидается JSON-объект"})
     for rule in rules:
         update(rule, changes)
 
@@ -210,22 +187,29 @@ def delete(rules: Iterable[Rule]) -> int:
 # ------------------------------------------------------------------ listing
 
 
-def _filtered(stmt: Select, query: str | None, subscriber_id: int | None) -> Select:
+def listing(query: str | None = None, subscriber_id: int | None = None, by_id: bool = False) -> Select:
+    """The rules list, shared by the «Email-уведомления» page and ``GET /api/v1/rules``:
+    rules of the employees matching ``query``, of one employee when ``subscriber_id``
+    is given, each with its employee loaded in the same query. Ordered by
+    employee then age, as the page shows them, or ``by_id`` as the API answers."""
+    stmt = select(Rule).join(Rule.subscriber).options(joinedload(Rule.subscriber))
     condition = matching(query)
     if condition is not None:
         stmt = stmt.where(Rule.subscriber_id.in_(select(Subscriber.id).where(condition)))
     if subscriber_id is not None:
         stmt = stmt.where(Rule.subscriber_id == subscriber_id)
-    return stmt
+    return stmt.order_by(Rule.id) if by_id else stmt.order_by(Subscriber.name, Subscriber.number_key, Rule.id)
 
 
 def list_page(query: str | None = None, page: str | None = None, per_page: int = PER_PAGE,
               subscriber_id: int | None = None) -> Page:
-    """Rules ordered by employee then age, one page; the subscriber loaded in the same query."""
-    stmt = _filtered(
-        select(Rule).join(Rule.subscriber).options(joinedload(Rule.subscriber)), query, subscriber_id
-    ).order_by(Subscriber.name, Subscriber.number_key, Rule.id)
-    return paginate(stmt, page, per_page)
+    """One page of the list, for the screen."""
+    return paginate(listing(query, subscriber_id), page, per_page)
+
+
+def list_all(subscriber_id: int | None = None) -> list[Rule]:
+    """Every rule (of one employee), by id, for the API."""
+    return list(db.session.scalars(listing(subscriber_id=subscriber_id, by_id=True)))
 
 
 def count_all() -> int:

@@ -116,6 +116,12 @@ def schedule() -> Schedule:
     return Schedule.default(current_app.config["TIMEZONE"])
 
 
+def save_schedule(schedule: Schedule) -> None:
+    """Save a validated schedule (the «Рабочее время» screen and the API)."""
+    put(SCHEDULE_KEY, schedule.to_json())
+    db.session.commit()
+
+
 def company_timezone() -> str:
     """The time zone times are shown in: the working-hours one, else TIMEZONE.
 

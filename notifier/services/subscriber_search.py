@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import Select, func, or_, select
 
+from notifier.extensions import db
 from notifier.models import Subscriber
 
 _NON_DIGITS = re.compile(r"\D+")
@@ -47,3 +48,9 @@ def search(query: str | None) -> Select:
     stmt = select(Subscriber).order_by(Subscriber.name, Subscriber.number_key)
     condition = matching(query)
     return stmt if condition is None else stmt.where(condition)
+
+
+def find(query: str | None, limit: int | None = None) -> list[Subscriber]:
+    """The subscribers :func:`search` selects, at most ``limit`` of them."""
+    stmt = search(query)
+    return list(db.session.scalars(stmt if limit is None else stmt.limit(limit)))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import people_fields as f
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
@@ -27,7 +28,7 @@ _CHECKS = {
 
 def clean(data: Mapping, partial: bool = False) -> dict:
     """The values to store for ``data`` (pure). With ``partial`` only the
-    fields present are checked (PATCH). Raises f.Invalid with every error."""
+    fields present are checked (PATCH). Raises FieldErrors with every error."""
     values: dict = {}
     errors: dict[str, str] = {}
     if not partial or "number" in data:
@@ -43,12 +44,28 @@ def clean(data: Mapping, partial: bool = False) -> dict:
         except f.FieldError as e:
             errors[name] = str(e)
     if errors:
-        raise f.Invalid(errors)
+        raise FieldErrors(errors)
     return values
 
 
 def label(subscriber: Subscriber) -> str:
     return f"«{subscriber.name}» ({subscriber.number})" if subscriber.name else subscriber.number
+
+
+def get(subscriber_id: int) -> Subscriber | None:
+    return db.session.get(Subscriber, subscriber_id)
+
+
+def by_ids(ids: list[int]) -> list[Subscriber]:
+    """The employees with these ids that exist, in the order given."""
+    found = {s.id: s for s in db.session.scalars(select(Subscriber).where(Subscriber.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
+
+
+def telegram_linked() -> list[Subscriber]:
+    """Employees whose Telegram chat is linked, by name (whom a test message can go to)."""
+    return list(db.session.scalars(select(Subscriber).where(Subscriber.telegram_chat_id.is_not(None))
+                                   .order_by(Subscriber.name, Subscriber.number)))
 
 
 def by_key(key: str) -> Subscriber | None:
@@ -61,7 +78,7 @@ def _check_unique(values: dict, current: Subscriber | None) -> None:
         return
     other = by_key(key)
     if other is not None and other is not current:
-        raise f.Invalid({"number": f"Этот номер уже есть у абонента {label(other)}"}, conflict=True)
+        raise FieldErrors({"number": f"Этот номер уже есть у абонента {label(other)}"}, conflict=True)
 
 
 def create(data: Mapping) -> Subscriber:
@@ -86,6 +103,15 @@ def rule_count(subscriber: Subscriber) -> int:
     return db.session.scalar(select(func.count(Rule.id)).where(Rule.subscriber_id == subscriber.id)) or 0
 
 
+def rule_counts(ids: list[int]) -> dict[int, int]:
+    """Rules per employee of a list page, in one query; employees without rules are absent."""
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Rule.subscriber_id, func.count(Rule.id))
+                              .where(Rule.subscriber_id.in_(ids)).group_by(Rule.subscriber_id))
+    return dict(rows.all())
+
+
 def delete(subscriber: Subscriber) -> None:
     """Delete the employee and their rules (the log keeps the number)."""
     db.session.delete(subscriber)
@@ -97,7 +123,7 @@ def _flush() -> None:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise f.Invalid({"number": "Этот номер уже используется"}, conflict=True) from None
+        raise FieldErrors({"number": "Этот номер уже используется"}, conflict=True) from None
 
 
 def commit() -> None:
@@ -106,7 +132,7 @@ def commit() -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise f.Invalid({"number": "Этот номер уже используется"}, conflict=True) from None
+        raise FieldErrors({"number": "Этот номер уже используется"}, conflict=True) from None
 
 
 def to_json(subscriber: Subscriber) -> dict:

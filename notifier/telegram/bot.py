@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from notifier.channels import checks as channel_checks
 from notifier.services import settings
 from notifier.telegram import link
-from notifier.core.criteria import CriteriaError, parse_criteria, summary
+from notifier.core.criteria import parse_criteria, summary
+from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Subscriber
 from notifier.telegram.api import BotAPI, TelegramError, TelegramPermanent, TelegramTransient, escape_html
@@ -73,7 +74,7 @@ def _subscriptions(subscriber: Subscriber) -> str:
     for rule in sorted(subscriber.rules, key=lambda r: r.id):
         try:
             lines.append("• " + escape_html(summary(parse_criteria(rule.criteria))))
-        except CriteriaError:
+        except FieldErrors:
             log.warning("rule %s has invalid criteria; not shown in the bot", rule.id)
     if not lines:
         return ("Уведомления для вас пока не настроены: их включит администратор АТС, "

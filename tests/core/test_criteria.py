@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.core.criteria import CriteriaError, Criteria, Period, criteria_to_json, merge_changes, parse_criteria, summary
+from notifier.core.criteria import Criteria, Period, criteria_to_json, merge_changes, parse_criteria, summary
+from notifier.core.fielderrors import FieldErrors
 
 MISSED = ["missed_calls"]
 PERIOD = {"weekdays": ["sat", "sun"], "from": "10:00", "to": "18:00",
@@ -119,14 +120,14 @@ def test_parse_valid(body, expected):
     (None, {"body": "Ожидается JSON-объект"}),
 ])
 def test_parse_errors(body, errors):
-    with pytest.raises(CriteriaError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_criteria(body)
     assert info.value.errors == errors
 
 
 @pytest.mark.parametrize("raw", ["abc", "385-52-70", "+7 902 385 52 70 доб. 12"])
 def test_single_invalid_number_names_it(raw):
-    with pytest.raises(CriteriaError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_criteria(listed_body(["101", raw]))
     message = info.value.errors["callers.numbers"]
     assert message.startswith("Неверный номер телефона: ")
@@ -134,7 +135,7 @@ def test_single_invalid_number_names_it(raw):
 
 
 def test_huge_string_is_shown_truncated():
-    with pytest.raises(CriteriaError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_criteria({"types": ["x" * 1_000_000]})
     assert len(info.value.errors["types"]) < 100
 
@@ -164,7 +165,7 @@ KEYED = st.fixed_dictionaries({
 def test_fuzz_only_criteria_error(body):
     try:
         c = parse_criteria(body)
-    except CriteriaError as exc:
+    except FieldErrors as exc:
         assert exc.errors and all(isinstance(v, str) and v for v in exc.errors.values())
     else:
         assert parse_criteria(criteria_to_json(c)) == c
@@ -265,6 +266,6 @@ def test_merge_then_parse_time_null_means_all():
 
 
 def test_merge_changes_rejects_non_object():
-    with pytest.raises(CriteriaError) as info:
+    with pytest.raises(FieldErrors) as info:
         merge_changes(CURRENT, ["types"])
     assert set(info.value.errors) == {"changes"}

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.core.events import CallEvent, EventError, parse_event, parse_rfc3339
+from notifier.core.events import CallEvent, parse_event, parse_rfc3339
+from notifier.core.fielderrors import FieldErrors
 from tests.webhook_signing import EXAMPLES
 
 MSK = timezone(timedelta(hours=3))
@@ -98,7 +99,7 @@ def test_valid_variants(changes, field):
     ({"ring_seconds": "25"}, "ring_seconds"), ({"ring_seconds": 2**31}, "ring_seconds"),
 ])
 def test_invalid_call_field(changes, field):
-    with pytest.raises(EventError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_event({**CALL, **changes})
     assert set(info.value.errors) == {field}
 
@@ -116,26 +117,26 @@ def test_invalid_call_field(changes, field):
     ({"to": "anonymous"}, "to"),
 ])
 def test_invalid_voicemail_field(changes, field):
-    with pytest.raises(EventError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_event({**VOICEMAIL, **changes})
     assert set(info.value.errors) == {field}
 
 
 @pytest.mark.parametrize("body", [None, [], "x", 5, [CALL]])
 def test_not_an_object(body):
-    with pytest.raises(EventError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_event(body)
     assert set(info.value.errors) == {"body"}
 
 
 def test_all_errors_at_once():
-    with pytest.raises(EventError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_event({"type": "call.ended", "direction": "external"})
     assert set(info.value.errors) == {"id", "started_at", "from", "to", "routing", "result"}
 
 
 def test_unknown_type_still_checks_common_fields():
-    with pytest.raises(EventError) as info:
+    with pytest.raises(FieldErrors) as info:
         parse_event({"type": "sms", "to": "102"})
     assert set(info.value.errors) == {"id", "type", "started_at", "from"}
 
@@ -186,7 +187,7 @@ MUTATED = st.builds(
 def test_fuzz_only_event_error(body):
     try:
         event = parse_event(body)
-    except EventError as exc:
+    except FieldErrors as exc:
         assert exc.errors and all(isinstance(v, str) and v for v in exc.errors.values())
     else:
         assert event.started_at.utcoffset() is not None

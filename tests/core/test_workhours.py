@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from notifier.core.workhours import WEEKDAYS, Schedule, ScheduleError, day_reason, is_working_day, is_working_time, upcoming_non_working_days
+from notifier.core.fielderrors import FieldErrors
+from notifier.core.workhours import WEEKDAYS, Schedule, day_reason, is_working_day, is_working_time, upcoming_non_working_days
 
 UTC = timezone.utc
 MSK = timezone(timedelta(hours=3))
@@ -182,7 +183,7 @@ def test_working_day_and_reason(schedule, day, working, reason):
     ],
 )
 def test_from_json_errors(data, errors):
-    with pytest.raises(ScheduleError) as exc:
+    with pytest.raises(FieldErrors) as exc:
         Schedule.from_json(data)
     assert set(exc.value.errors) == errors
     assert isinstance(exc.value, ValueError)
@@ -191,7 +192,7 @@ def test_from_json_errors(data, errors):
 
 @pytest.mark.parametrize("data", [None, [], "Europe/Moscow"])
 def test_from_json_rejects_non_object(data):
-    with pytest.raises(ScheduleError) as exc:
+    with pytest.raises(FieldErrors) as exc:
         Schedule.from_json(data)
     assert exc.value.errors
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import contact_search, csv_io
 from notifier.services import contacts as service
 from notifier.extensions import db
 from notifier.models import Contact
 from notifier.web.paging import paginate
-from notifier.services.people_fields import Invalid
 from notifier.web.views import people
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -24,7 +24,7 @@ IMPORT_TEXTS = {
 
 
 def _get(contact_id: int) -> Contact:
-    return db.session.get(Contact, contact_id) or abort(404)
+    return service.get(contact_id) or abort(404)
 
 
 def _vip_only() -> bool:
@@ -56,7 +56,7 @@ def create():
     try:
         contact = service.create(values)
         service.commit()
-    except Invalid as e:
+    except FieldErrors as e:
         db.session.rollback()
         return _page(None, values, e.errors)
     flash(f"Клиент «{contact.name}» добавлен.", "success")
@@ -73,7 +73,7 @@ def edit(contact_id: int):
     try:
         service.update(contact, values)
         service.commit()
-    except Invalid as e:
+    except FieldErrors as e:
         db.session.rollback()
         return _page(_get(contact_id), values, e.errors)
     flash(f"Клиент «{contact.name}» сохранён.", "success")
@@ -94,7 +94,7 @@ def delete(contact_id: int):
 
 @bp.get("/export.csv")
 def export():
-    found = db.session.scalars(contact_search.search(people.query_arg(), vip_only=_vip_only()))
+    found = contact_search.find(people.query_arg(), vip_only=_vip_only())
     return people.csv_download(csv_io.export_contacts(found), "klienty")
 
 

@@ -6,8 +6,9 @@ from datetime import date
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import csv_io
-from notifier.services.people_fields import Invalid, query
+from notifier.services.people_fields import query
 
 
 def query_arg() -> str:
@@ -39,7 +40,7 @@ def import_page(kind: str, texts: dict):
             if plan.ok:
                 try:
                     csv_io.apply(plan)
-                except Invalid as e:
+                except FieldErrors as e:
                     plan.errors.append((None, e.errors["file"]))
                 else:
                     flash(f"Импорт завершён: создано {plan.count('create')}, обновлено {plan.count('update')}, "

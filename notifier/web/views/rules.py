@@ -13,16 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from notifier.services import rules as service
 from notifier.services import settings
+from notifier.services import subscribers as subscriber_service
 from notifier.services.people_fields import query as clean_query
 from notifier.core import phones
-from notifier.core.criteria import WEEKDAYS, CriteriaError, criteria_to_json, parse_criteria
+from notifier.core.criteria import WEEKDAYS, criteria_to_json, parse_criteria
+from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
-from notifier.services.subscriber_search import search
+from notifier.services.subscriber_search import find as find_subscribers
 
 bp = Blueprint("rules", __name__)
 
@@ -63,7 +64,7 @@ def index():
 
 def _listing() -> dict:
     q = clean_query(request.args.get("q"))
-    subscriber = db.session.get(Subscriber, _int(request.args.get("subscriber"), 0) or 0)
+    subscriber = subscriber_service.get(_int(request.args.get("subscriber"), 0) or 0)
     page = service.list_page(q, request.args.get("page"), subscriber_id=subscriber.id if subscriber else None)
     return {"p": page, "q": q, "subscriber": subscriber, "total_all": service.count_all(),
             "summary": service.rule_summary}
@@ -152,11 +153,6 @@ def body_of(values: dict) -> dict:
     return {"types": values["types"], "time": time, "callers": callers}
 
 
-def _subscribers(ids: list[int]) -> list[Subscriber]:
-    found = {s.id: s for s in db.session.scalars(select(Subscriber).where(Subscriber.id.in_(ids)))} if ids else {}
-    return [found[i] for i in ids if i in found]
-
-
 def _rule(rule_id: int) -> Rule:
     return service.get(rule_id) or abort(404)
 
@@ -181,7 +177,7 @@ def new():
 def create():
     values = values_from_form(request.form)
     dialog = Dialog("create", url_for("rules.create"), values,
-                    subscribers=_subscribers(_ids(request.form.getlist("subscribers"))),
+                    subscribers=subscriber_service.by_ids(_ids(request.form.getlist("subscribers"))),
                     tab=_tab("addresses"))
     return _handle(dialog)
 
@@ -227,7 +223,7 @@ def _distinct(subscribers) -> list[Subscriber]:
 def _safe_values(rule: Rule) -> dict:
     try:
         return values_of(rule.criteria)
-    except CriteriaError:
+    except FieldErrors:
         return default_values()
 
 
@@ -244,7 +240,7 @@ def subscriber_search():
     """Active search in the «Адреса» tab: matching employees to add."""
     q = clean_query(request.args.get("q"))
     chosen = set(_ids(request.args.getlist("subscribers")))
-    results = db.session.scalars(search(q).limit(MAX_RESULTS)).all() if q else None
+    results = find_subscribers(q, MAX_RESULTS) if q else None
     return render_template("rules/_results.html", results=results, chosen=chosen, search_q=q)
 
 
@@ -273,12 +269,12 @@ def _add_subscriber(dialog: Dialog, subscriber_id: int | None) -> None:
     dialog.tab, dialog.focus = "addresses", "rule-q"
     q = dialog.values["q"]
     if subscriber_id:
-        found = _subscribers([subscriber_id])
+        found = subscriber_service.by_ids([subscriber_id])
     elif not q:
         dialog.errors["q"] = "Введите номер, имя, email или Telegram сотрудника"
         return
     else:
-        found = db.session.scalars(search(q).limit(MAX_RESULTS + 1)).all()
+        found = find_subscribers(q, MAX_RESULTS + 1)
         exact = [s for s in found if s.number_key == _number_key(q)]
         found = exact or found
     if not found:
@@ -310,7 +306,7 @@ def _add_number(dialog: Dialog) -> None:
         return
     try:
         parsed = parse_criteria({"types": ["missed_calls"], "callers": {"mode": "listed", "numbers": [raw]}})
-    except CriteriaError as exc:
+    except FieldErrors as exc:
         dialog.errors["number"] = exc.errors.get("callers.numbers", "Неверный номер телефона")
         return
     shown = phones.display(parsed.numbers[0])
@@ -333,7 +329,7 @@ def _save(dialog: Dialog):
         else:
             service.bulk_update(dialog.rules, body)
             message = f"Изменено правил: {len(dialog.rules)}."
-    except service.RuleError as exc:
+    except FieldErrors as exc:
         db.session.rollback()
         dialog.errors = exc.errors
         if "number" in dialog.errors:  # never a key of the service; keep the shapes apart

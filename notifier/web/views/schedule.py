@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from notifier.core.fielderrors import FieldErrors
+from notifier.core.workhours import WEEKDAYS, Schedule, is_working_time, upcoming_non_working_days
 from notifier.services import settings
-from notifier.core.workhours import WEEKDAYS, Schedule, ScheduleError, is_working_time, upcoming_non_working_days
-from notifier.extensions import db
 
 bp = Blueprint("schedule", __name__, url_prefix="/schedule")
 
@@ -42,12 +42,11 @@ def save():
     data, errors = _form_to_json(request.form)
     try:
         schedule = Schedule.from_json(data)
-    except ScheduleError as exc:
+    except FieldErrors as exc:
         errors = {**exc.errors, **errors}
     if errors:
         return _page(None, values=_values_from_form(request.form), errors=errors), 422
-    settings.put(settings.SCHEDULE_KEY, schedule.to_json())
-    db.session.commit()
+    settings.save_schedule(schedule)
     flash("Рабочее время сохранено.", "success")
     return redirect(url_for("schedule.index"))
 

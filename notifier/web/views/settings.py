@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from email.utils import parseaddr
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from notifier.channels import checks as channel_checks
-from notifier.services import settings
+from notifier.services import api_tokens, event_log, settings
+from notifier.services import subscribers as subscriber_service
 from notifier.extensions import db
-from notifier.models import ApiToken, Event, Subscriber, utcnow
-from notifier.web.security import token_digest
 from notifier.telegram.api import TelegramError, TelegramPermanent
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -41,7 +38,6 @@ SAMPLE_EVENT = {  # docs/examples/missed-internal.json
     "started_at": "2026-11-25T10:15:03+03:00", "ended_at": "2026-11-25T10:15:33+03:00",
     "direction": "internal", "from": "101", "to": "102", "result": "no_answer", "ring_seconds": 30,
 }
-TOKEN_PREFIX = 8
 PORT_ERROR = "Порт — число от 1 до 65535"
 
 
@@ -219,7 +215,7 @@ def test_telegram():
     form.subscriber.choices = _linked_choices()
     if not form.validate():
         return _page(telegram_test_form=form), 422
-    subscriber = db.session.get(Subscriber, form.subscriber.data)
+    subscriber = subscriber_service.get(form.subscriber.data)
     error = channel_checks.send_test_telegram(subscriber.telegram_chat_id)
     name = subscriber.name or subscriber.number
     if error:
@@ -246,18 +242,14 @@ def create_token():
     form = TokenForm(prefix="token")
     if not form.validate():
         return _page(token_form=form), 422
-    token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(name=form.name.data.strip(), token_hash=token_digest(token), prefix=token[:TOKEN_PREFIX]))
-    db.session.commit()
-    return _page(new_token=token, new_token_name=form.name.data.strip())
+    name = form.name.data.strip()
+    return _page(new_token=api_tokens.create(name), new_token_name=name)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
-    row = db.session.get(ApiToken, token_id)
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        db.session.commit()
+    row = api_tokens.revoke(token_id)
+    if row is not None:
         flash(f"Токен «{row.name}» отозван.", "success")
     return redirect(url_for("settings.index") + "#tokens")
 
@@ -265,9 +257,8 @@ def revoke_token(token_id: int):
 # -- page -----------------------------------------------------------------------
 
 def _linked_choices() -> list[tuple[int, str]]:
-    rows = db.session.scalars(select(Subscriber).where(Subscriber.telegram_chat_id.is_not(None))
-                              .order_by(Subscriber.name, Subscriber.number))
-    return [SelectChoice(s.id, f"{s.name} ({s.number})" if s.name else s.number) for s in rows]
+    return [SelectChoice(s.id, f"{s.name} ({s.number})" if s.name else s.number)
+            for s in subscriber_service.telegram_linked()]
 
 
 def _mail_form() -> MailForm:
@@ -294,8 +285,6 @@ def _page(**ctx):
     mail = settings.mail()
     telegram = settings.telegram()
     secret = settings.webhook_secret()
-    tokens = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))
-                                .order_by(ApiToken.created_at.desc())).all()
     telegram_test_form = ctx.pop("telegram_test_form", None) or TelegramTestForm(formdata=None, prefix="tgtest")
     telegram_test_form.subscriber.choices = _linked_choices()
     events_url = _events_url()
@@ -311,8 +300,8 @@ def _page(**ctx):
         events_url=events_url, secret_masked=mask(secret, head=10),
         secret_from_env=bool(current_app.config.get("WEBHOOK_SECRET_FROM_ENV")),
         example=_example(events_url, ctx.get("new_secret")),
-        last_event_at=db.session.scalar(select(func.max(Event.received_at))),
-        tokens=tokens, env_api_token=bool(current_app.config.get("API_TOKEN")),
+        last_event_at=event_log.last_received_at(),
+        tokens=api_tokens.active(), env_api_token=bool(current_app.config.get("API_TOKEN")),
         token_form=ctx.pop("token_form", None) or TokenForm(formdata=None, prefix="token"),
         mask=mask, **ctx,
     )

@@ -4,14 +4,13 @@ and the employee's Telegram link (the block from views/telegram.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
+from notifier.core.fielderrors import FieldErrors
 from notifier.services import csv_io, subscriber_search
 from notifier.services import subscribers as service
 from notifier.extensions import db
-from notifier.models import Rule, Subscriber
+from notifier.models import Subscriber
 from notifier.web.paging import paginate
-from notifier.services.people_fields import Invalid
 from notifier.web.views import people
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
@@ -25,15 +24,7 @@ IMPORT_TEXTS = {
 
 
 def _get(subscriber_id: int) -> Subscriber:
-    return db.session.get(Subscriber, subscriber_id) or abort(404)
-
-
-def _rule_counts(ids: list[int]) -> dict[int, int]:
-    if not ids:
-        return {}
-    rows = db.session.execute(select(Rule.subscriber_id, func.count(Rule.id))
-                              .where(Rule.subscriber_id.in_(ids)).group_by(Rule.subscriber_id))
-    return dict(rows.all())
+    return service.get(subscriber_id) or abort(404)
 
 
 @bp.get("/")
@@ -41,7 +32,7 @@ def index():
     q = people.query_arg()
     page = paginate(subscriber_search.search(q), request.args.get("page"))
     template = "subscribers/_results.html" if people.wants_results(RESULTS) else "subscribers/index.html"
-    body = render_template(template, q=q, page=page, counts=_rule_counts([s.id for s in page.items]))
+    body = render_template(template, q=q, page=page, counts=service.rule_counts([s.id for s in page.items]))
     return body, 200, {"Vary": "HX-Request, HX-Target"}
 
 
@@ -57,7 +48,7 @@ def create():
         try:
             subscriber = service.create(values)
             service.commit()
-        except Invalid as e:
+        except FieldErrors as e:
             db.session.rollback()
             errors = e.errors
         else:
@@ -76,7 +67,7 @@ def edit(subscriber_id: int):
         try:
             service.update(subscriber, values)
             service.commit()
-        except Invalid as e:
+        except FieldErrors as e:
             db.session.rollback()
             errors = e.errors
             subscriber = _get(subscriber_id)
@@ -102,7 +93,7 @@ def delete(subscriber_id: int):
 
 @bp.get("/export.csv")
 def export():
-    found = db.session.scalars(subscriber_search.search(people.query_arg()))
+    found = subscriber_search.find(people.query_arg())
     return people.csv_download(csv_io.export_subscribers(found), "abonenty")
 
 
