@@ -124,6 +124,19 @@ def test_list_and_filter_by_subscriber(api, people):
     assert api.get("/rules?subscriber=abc").status_code == 422
 
 
+@pytest.mark.parametrize("raw", ["0", "-1", "1.5", "²", "2147483648", "1" * 5000])
+def test_subscriber_filter_not_an_id_is_422_naming_it(api, people, raw):
+    resp = api.get("/rules", query_string={"subscriber": raw})
+    assert resp.status_code == 422 and set(resp.json["errors"]) == {"subscriber"}
+
+
+def test_list_is_in_id_order_unlike_the_page(api, people):
+    """The API and the page share one listing; the API keeps its order by id."""
+    later = create(api, subscribers=["102"])[0]["id"]  # Петрова: second on the page
+    first = create(api, subscribers=["101"])[0]["id"]
+    assert [i["id"] for i in api.get("/rules").json["items"]] == [later, first]
+
+
 def test_patch_replaces_given_parts_and_keeps_the_rest(api, people):
     rule = create(api, time={"mode": "work_hours"}, callers={"mode": "vip"})[0]
     assert rule["summary"] == "Пропущенные звонки с VIP-номеров в рабочее время"
