@@ -1,8 +1,8 @@
 """The contact's clean() and number list as tables of cases (pure, no database)."""
 import pytest
 
-from notifier.services import contacts as service
 from notifier.core.fielderrors import FieldErrors
+from notifier.services import contacts as service
 
 
 @pytest.mark.parametrize("raw, keys", [

@@ -3,9 +3,10 @@ import codecs
 import io
 import re
 
-from notifier.services import contacts as contacts_service, subscribers as subscribers_service
 from notifier.extensions import db
 from notifier.models import Contact, Rule, Subscriber
+from notifier.services import contacts as contacts_service
+from notifier.services import subscribers as subscribers_service
 
 
 def upload(client, path, raw: bytes, name="people.csv"):
@@ -179,8 +180,8 @@ def test_apply_rolls_back_every_row_when_one_fails(app):
     """A number taken between planning and writing: the whole file is rolled back."""
     import pytest
 
-    from notifier.services import csv_io
     from notifier.core.fielderrors import FieldErrors
+    from notifier.services import csv_io
 
     plan = csv_io.plan_subscribers("Номер;Имя\n101;Первый\n102;Второй\n")
     assert plan.ok and [r.action for r in plan.rows] == ["create", "create"]

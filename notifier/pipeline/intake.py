@@ -37,13 +37,13 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from notifier.services import settings
 from notifier.config import InstanceSecrets
 from notifier.core.events import CALL_ENDED, CallEvent, parse_event
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Event, utcnow
 from notifier.pipeline.queueing import enqueue_calls, get_queue
+from notifier.services import settings
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from notifier.pipeline import delivery
-from notifier.services import settings
 from notifier.core import decide as core_decide
 from notifier.core.criteria import parse_criteria
-from notifier.core.fielderrors import FieldErrors
 from notifier.core.events import CallEvent, parse_event
+from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber, utcnow
+from notifier.pipeline import delivery
+from notifier.services import settings
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber
-from notifier.services.subscriber_search import MAX_QUERY, _NON_DIGITS, _like
+from notifier.services.subscriber_search import _NON_DIGITS, MAX_QUERY, _like
 
 
 def matching(query: str | None):

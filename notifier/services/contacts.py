@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from notifier.core.fielderrors import FieldErrors
-from notifier.services import people_fields as f
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber
+from notifier.services import people_fields as f
 
 FIELDS = ("name", "numbers", "vip")
 MAX_NUMBERS = 20

@@ -18,9 +18,10 @@ import re
 from dataclasses import dataclass, field
 
 from notifier.core.fielderrors import FieldErrors
-from notifier.services import contacts as contacts_service, subscribers as subscribers_service
 from notifier.extensions import db
 from notifier.models import Contact, Subscriber
+from notifier.services import contacts as contacts_service
+from notifier.services import subscribers as subscribers_service
 
 MAX_ROWS = 5000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

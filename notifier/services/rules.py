@@ -18,9 +18,9 @@ from notifier.core import phones
 from notifier.core.criteria import Criteria, criteria_to_json, merge_changes, parse_criteria, summary
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
-from notifier.web.paging import PER_PAGE, Page, paginate
 from notifier.models import Rule, Subscriber
 from notifier.services.subscriber_search import matching
+from notifier.web.paging import PER_PAGE, Page, paginate
 
 MAX_SUBSCRIBERS = 500  # per create request
 MAX_IDS = 1000  # per bulk request

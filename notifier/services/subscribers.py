@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from notifier.core.fielderrors import FieldErrors
-from notifier.services import people_fields as f
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
+from notifier.services import people_fields as f
 
 FIELDS = ("number", "name", "email", "telegram")
 _CHECKS = {

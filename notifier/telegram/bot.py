@@ -17,12 +17,12 @@ from typing import Any, Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from notifier.channels import checks as channel_checks
-from notifier.services import settings
-from notifier.telegram import link
 from notifier.core.criteria import parse_criteria, summary
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Subscriber
+from notifier.services import settings
+from notifier.telegram import link
 from notifier.telegram.api import BotAPI, TelegramError, TelegramPermanent, TelegramTransient, escape_html
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,14 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from notifier.core.fielderrors import FieldErrors
-from notifier.core.workhours import WEEKDAYS, Schedule, day_reason, is_working_day, is_working_time, upcoming_non_working_days
+from notifier.core.workhours import (
+    WEEKDAYS,
+    Schedule,
+    day_reason,
+    is_working_day,
+    is_working_time,
+    upcoming_non_working_days,
+)
 
 UTC = timezone.utc
 MSK = timezone(timedelta(hours=3))
