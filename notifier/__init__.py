@@ -53,12 +53,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from notifier import api
     from notifier.web import auth, security, views
     from notifier.runtime import cli
+    from notifier.runtime.serving import BufferedBody
 
     security.init_app(app)
     auth.init_app(app)
     api.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+    app.wsgi_app = BufferedBody(app.wsgi_app, lambda: app.config.get("MAX_CONTENT_LENGTH"))
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
