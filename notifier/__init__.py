@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config and test_config.get("INSTANCE_PATH"):
         app.instance_path = test_config["INSTANCE_PATH"]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config_module.make_private(app.instance_path)
 
     app.config.update(config_module.DEFAULTS)
     app.config.update(config_module.from_environment(app.instance_path))
