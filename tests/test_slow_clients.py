@@ -4,6 +4,7 @@ Real gunicorn, started as the contract names it (``gunicorn app:app`` in the
 project folder, so it reads gunicorn.conf.py), with clients that announce a body
 and never send it, or never finish their headers.
 """
+import io
 import json
 import os
 import socket
@@ -11,9 +12,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
-from notifier.runtime.serving import BODY_DEADLINE, CLIENT_TIMEOUT
+from notifier.runtime.serving import BODY_DEADLINE, CLIENT_TIMEOUT, BufferedBody
 
 from .conftest import ROOT, WEBHOOK_SECRET
 from .processes import file_text, free_port, wait_until_serving
@@ -96,3 +98,44 @@ def test_stalled_clients_do_not_starve_health_or_the_webhook(app, admin, redis_u
             web.wait(30)
         output = file_text(log)()
     assert "Traceback" not in output, output
+
+
+class _Stalls(io.BytesIO):
+    """A request body of which only the first bytes ever arrive (as a socket with a timeout)."""
+
+    def read(self, size=-1):
+        data = super().read(size)
+        if not data:
+            raise TimeoutError("timed out")
+        return data
+
+
+LIMIT = 100_000  # the app's MAX_CONTENT_LENGTH here
+
+
+@pytest.mark.parametrize("headers, stream, status, seen", [
+    ({"CONTENT_LENGTH": "5"}, io.BytesIO(b"hello"), "200 OK", b"hello"),
+    ({"CONTENT_LENGTH": "70000"}, io.BytesIO(b"x" * 70_000), "200 OK", b"x" * 70_000),
+    ({"CONTENT_LENGTH": "9"}, io.BytesIO(b"hel"), "200 OK", b"hel"),  # client closed early: what came
+    ({"HTTP_TRANSFER_ENCODING": "chunked"}, io.BytesIO(b"x" * 70_000), "200 OK", b"x" * 70_000),
+    # over the limit: chunked, read up to one byte past it, for the app to refuse (413) ...
+    ({"HTTP_TRANSFER_ENCODING": "chunked"}, io.BytesIO(b"x" * 200_000), "200 OK", b"x" * (LIMIT + 1)),
+    # ... announced: left unread
+    ({"CONTENT_LENGTH": str(LIMIT + 1)}, io.BytesIO(b"x"), "200 OK", None),
+    ({"CONTENT_LENGTH": "9"}, _Stalls(b"hel"), "408 Request Timeout", None),
+    ({"CONTENT_LENGTH": "abc"}, io.BytesIO(b"x"), "200 OK", None),  # no body, as Flask sees it
+])
+def test_the_body_is_read_before_the_app_runs(headers, stream, status, seen):
+    """BufferedBody, the WSGI side of the slow-client defence: the app gets the
+    body from memory; a stalled body ends in 408 without the app running."""
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(environ["wsgi.input"].read() if environ["wsgi.input"] is not stream else None)
+        start_response("200 OK", [])
+        return [b""]
+
+    answered = []
+    BufferedBody(app, lambda: LIMIT)({"wsgi.input": stream, **headers}, lambda s, h: answered.append(s))
+    assert answered == [status]
+    assert calls == ([] if status.startswith("408") else [seen])

@@ -13,8 +13,8 @@ working directory, and passed by the launcher) runs :class:`Worker` instead:
   timeout of its own once a request has started), and the connection is
   closed in that thread, not in the worker's event loop;
 * :class:`BufferedBody` reads the whole request body before the app runs, within
-  ``BODY_DEADLINE``: no app code (and so no database connection, of which each
-  process has fewer than threads) waits on a client.
+  ``BODY_DEADLINE``: no app code waits on a client, so none holds one of the
+  process's database connections (fewer than its threads) meanwhile.
 
 That bounds what a slow client holds, it does not make threads unlimited: on an
 address open to the internet, put a buffering reverse proxy (nginx) in front.
@@ -82,7 +82,7 @@ def _client_timeouts_in_one_line(record: logging.LogRecord) -> bool:
     """gthread logs a socket error with its traceback; a client that timed out is
     no fault of ours, so it becomes one INFO line (many slow clients, few log lines)."""
     if record.exc_info and isinstance(record.exc_info[1], TimeoutError):
-        record.msg, record.args = "Client timed out (no data for %s s); connection closed", (CLIENT_TIMEOUT,)
+        record.msg, record.args = "Client timed out (stalled for %s s); connection closed", (CLIENT_TIMEOUT,)
         record.levelno, record.levelname = logging.INFO, "INFO"
         record.exc_info = record.exc_text = None
     return True
