@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config and test_config.get("INSTANCE_PATH"):
         app.instance_path = test_config["INSTANCE_PATH"]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config_module.make_private(app.instance_path)
 
     app.config.update(config_module.DEFAULTS)
     app.config.update(config_module.from_environment(app.instance_path))
@@ -53,12 +54,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from notifier import api
     from notifier.web import auth, security, views
     from notifier.runtime import cli
+    from notifier.runtime.serving import BufferedBody
 
     security.init_app(app)
     auth.init_app(app)
     api.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+    app.wsgi_app = BufferedBody(app.wsgi_app, lambda: app.config.get("MAX_CONTENT_LENGTH"))
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import secrets
+import stat
 from pathlib import Path
 
 SECRETS_FILE = "secrets.json"
@@ -64,6 +66,37 @@ def settings_encryption_key(raw: str | None) -> str | None:
 
 def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def make_private(instance_path: str) -> None:
+    """Owner-only instance files: the database (and its -wal/-shm), secrets.json,
+    the embedded Redis's data, log and socket hold secrets and personal data.
+
+    Sets this process's umask to 077, so what it creates from now on is 0600
+    (folders 0700): SQLite, redis-server (a child, it inherits the umask) and
+    our own writes alike. Every process that writes there (the launcher, each
+    gunicorn worker, ``worker.py``, ``flask db upgrade``) builds the app first, so
+    this runs in each before any instance file is touched; gunicorn keeps the
+    umask it started with. What already exists (an older install's 0644 files)
+    is made owner-only too.
+    """
+    os.umask(0o077)
+    for folder, _dirs, files in os.walk(instance_path):
+        _owner_only(folder)
+        for name in files:
+            _owner_only(os.path.join(folder, name))
+
+
+def _owner_only(path: str) -> None:
+    """Drop group and other permission bits (symbolic links are left alone)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISLNK(mode) and stat.S_IMODE(mode) & 0o077:
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+    except FileNotFoundError:
+        pass  # gone meanwhile (a temporary file of SQLite or Redis)
+    except OSError as err:  # not ours (e.g. a volume mounted read-only): say so, keep running
+        logging.getLogger(__name__).warning("cannot make %s owner-only: %s", path, err)
 
 
 class InstanceSecrets:

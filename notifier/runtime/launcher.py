@@ -6,7 +6,9 @@ supervises everything the embedded default needs.
 3. prints a one-time setup link while no admin exists;
 4. runs the web server (gunicorn) and the workers (``WORKERS``, default 2: a
    send waits on the network, so a second process keeps notifications flowing
-   while one waits), restarting any that dies.
+   while one waits), restarting any that dies;
+5. on HUP, INT or TERM stops all it started (gunicorn, workers, the embedded
+   Redis) and starts nothing more.
 """
 from __future__ import annotations
 
@@ -14,21 +16,29 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
-from notifier import create_app
+from notifier import ROOT, create_app
 from notifier.runtime.embedded_redis import EmbeddedRedis
 
 RESTART_DELAY = 2.0
+STOP_TIMEOUT = 15.0  # for children to stop on TERM before they are killed
+# Ctrl+C, closing the terminal, `docker stop` / systemd: all stop everything.
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
 
 
-def _prepare() -> tuple[EmbeddedRedis | None, str | None]:
-    app = create_app()
-    embedded = None
-    if not os.environ.get("REDIS_URL"):
-        embedded = EmbeddedRedis(os.path.join(app.instance_path, "redis")).start()
-        os.environ["REDIS_URL"] = embedded.url
-        print(f"* embedded Redis: {embedded.url}", flush=True)
+def _embedded_redis(app) -> EmbeddedRedis | None:
+    if os.environ.get("REDIS_URL"):
+        return None
+    embedded = EmbeddedRedis(os.path.join(app.instance_path, "redis")).start()
+    os.environ["REDIS_URL"] = embedded.url
+    print(f"* embedded Redis: {embedded.url}", flush=True)
+    return embedded
+
+
+def _prepare(app) -> str | None:
+    """Migrations; the one-time setup link while no admin exists."""
     from flask_migrate import upgrade
 
     from notifier.web.auth import new_setup_link
@@ -39,61 +49,92 @@ def _prepare() -> tuple[EmbeddedRedis | None, str | None]:
     with app.app_context():
         upgrade()
         print(f"* database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]} (migrations applied)", flush=True)
-        link = new_setup_link(public)
-    return embedded, link
+        return new_setup_link(public)
 
 
 def _commands() -> dict[str, list[str]]:
+    """The children; gunicorn reads its settings (worker class, WEB_CONCURRENCY) from gunicorn.conf.py."""
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
-    web_workers = os.environ.get("WEB_CONCURRENCY", "2")
     workers = max(1, int(os.environ.get("WORKERS", "2")))
     commands = {
-        "web": [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"{host}:{port}",
-                "--workers", web_workers, "--access-logfile", "-", "--graceful-timeout", "10"],
+        "web": [sys.executable, "-m", "gunicorn", "app:app", "--config", str(ROOT / "gunicorn.conf.py"),
+                "--bind", f"{host}:{port}", "--access-logfile", "-"],
     }
     for n in range(1, workers + 1):
         commands[f"worker-{n}"] = [sys.executable, "worker.py"]
     return commands
 
 
+def _spawn(cmd: list[str]) -> subprocess.Popen:
+    """A child in a process group of its own: a terminal's signals reach only the
+    launcher (which stops children in order), and the whole group, e.g. gunicorn's
+    workers or RQ's scheduler, can be ended together."""
+    return subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, process_group=0)
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill what is left of an exited child's process group (e.g. the scheduler of a crashed worker)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_children(children: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT) -> None:
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # gunicorn and RQ both stop gracefully on TERM
+    deadline = time.monotonic() + timeout
+    for proc in children.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        _end_group(proc)
+        proc.wait()
+
+
 def main() -> int:
-    embedded, link = _prepare()
-    commands = _commands()
-    children: dict[str, subprocess.Popen] = {}
-    stopping = False
+    stop = threading.Event()
 
     def _stop(signum, frame):
-        nonlocal stopping
-        stopping = True
+        stop.set()
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    for name, cmd in commands.items():
-        children[name] = subprocess.Popen(cmd)
-    time.sleep(0.5)
-    if link:
-        print(f"\n* No admin yet. Open this one-time setup link to create one:\n\n    {link}\n", flush=True)
-    print(f"* web: http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}  (Ctrl+C stops)", flush=True)
+    # First of all: a stop signal from here on only sets the event; the launcher
+    # then starts nothing more and stops everything it started.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _stop)
+    embedded = None
+    children: dict[str, subprocess.Popen] = {}
     try:
-        while not stopping:
+        app = create_app()
+        embedded = _embedded_redis(app)
+        link = _prepare(app)
+        commands = _commands()
+        for name, cmd in commands.items():
+            if stop.is_set():
+                return 0
+            children[name] = _spawn(cmd)
+        if stop.wait(0.5):
+            return 0
+        if link:
+            print(f"\n* No admin yet. Open this one-time setup link to create one:\n\n    {link}\n", flush=True)
+        print(f"* web: http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}  (Ctrl+C stops)", flush=True)
+        while not stop.wait(0.5):
             for name, proc in list(children.items()):
                 code = proc.poll()
-                if code is not None and not stopping:
-                    print(f"* {name} exited with {code}; restarting in {RESTART_DELAY:.0f} s", flush=True)
-                    time.sleep(RESTART_DELAY)
-                    children[name] = subprocess.Popen(commands[name])
-            time.sleep(0.5)
+                if code is None:
+                    continue
+                _end_group(proc)
+                print(f"* {name} exited with {code}; restarting in {RESTART_DELAY:.0f} s", flush=True)
+                if stop.wait(RESTART_DELAY):
+                    break
+                children[name] = _spawn(commands[name])
     finally:
-        for proc in children.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in children.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if stop.is_set():
+            print("* stopping", flush=True)
+        _stop_children(children)
         if embedded:
             embedded.stop()
     return 0

@@ -1,11 +1,15 @@
 """Long polling of the bot's updates, run by ``python worker.py`` in a thread
 next to RQ's work loop.
 
-One poller at a time across all workers: a Redis lock (with a TTL, renewed
-before every getUpdates and every update) is held while polling; a worker that
-does not hold it looks again every LOCK_RETRY seconds and takes over when the
-holder dies. The thread idles while no token is configured or webhook mode is
-on, so a token saved in Settings is picked up without a restart.
+One poller at a time across all workers: a Redis lock is held while polling; a
+worker that does not hold it looks again every LOCK_RETRY seconds and takes over
+when the holder dies. The lock's TTL is short (LOCK_TTL) and a second thread
+renews it every LOCK_RENEW seconds while the poll thread makes progress, however
+long one getUpdates or one answer takes: after a worker is killed, another one
+polls within LOCK_TTL + LOCK_RETRY seconds (it took up to two minutes with a
+TTL long enough to cover a whole poll). The thread idles while no token is
+configured or webhook mode is on, so a token saved in Settings is picked up
+without a restart.
 
 ``step()`` is one iteration (tests call it directly); ``run()`` loops over it.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 from flask import Flask
@@ -28,8 +33,11 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "telegram:poller-lock"
 POLL_TIMEOUT = 25      # getUpdates long-poll seconds
-LOCK_TTL = 120         # > one getUpdates (POLL_TIMEOUT + read margin) + one update's answer
-LOCK_RETRY = 30        # another worker polls: look again after this
+LOCK_TTL = 15          # a dead poller's lock is free after this at most
+LOCK_RENEW = 5         # the holder renews its lock this often (well within LOCK_TTL)
+LOCK_RETRY = 5         # another worker polls: look again after this
+STUCK_AFTER = 120      # a poll thread without progress this long (> one getUpdates + one answer)
+                       # is stuck: its lock is no longer renewed, another worker takes over
 IDLE = 30              # no token, or webhook mode
 MAX_BACKOFF = 60       # network / server errors: 2, 4, 8 ... seconds up to this
 AUTH_BACKOFF = 300     # bad token: Telegram will not change its mind soon
@@ -48,6 +56,8 @@ class Poller:
         self._api: BotAPI | None = None
         self._api_key: tuple[str, str] | None = None
         self._thread: threading.Thread | None = None
+        self._keeper: threading.Thread | None = None
+        self._progress = time.monotonic()  # the poll thread's last sign of life
 
     # -- one iteration -------------------------------------------------------------
     def step(self) -> float:
@@ -66,12 +76,14 @@ class Poller:
         if not self.hold_lock():
             return LOCK_RETRY
         try:
+            self._progress = time.monotonic()
             updates = api.get_updates(offset=bot.stored_offset(), timeout=self.poll_timeout)
         except TelegramError as e:
             return self._failed(e)
         for update in updates:
             if self.stopping.is_set() or not self.hold_lock():
                 break  # not confirmed: the next poller gets the rest
+            self._progress = time.monotonic()
             bot.process(update, api, MAX_REPLY_WAIT, self.stopping.wait)
         self.failures = 0
         if bot.record_ok():
@@ -115,6 +127,22 @@ class Poller:
         except (LockError, redis.RedisError):
             pass  # expired, or Redis is gone: the TTL frees it
 
+    def keep_lock(self) -> None:
+        """The keeper thread: renew the lock this poller holds every LOCK_RENEW
+        seconds, while the poll thread shows progress."""
+        while not self.stopping.wait(LOCK_RENEW):
+            if self.lock.local.token is None:
+                continue  # not held
+            if time.monotonic() - self._progress > STUCK_AFTER:
+                log.warning("Telegram poller shows no progress; leaving its lock to expire")
+                continue
+            try:
+                self.lock.reacquire()
+            except LockError:
+                pass  # lost (expired meanwhile, or released): the poll thread finds out in hold_lock()
+            except redis.RedisError as err:
+                log.warning("Telegram poller lock not renewed: %s", err)
+
     # -- the loop -----------------------------------------------------------------
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -129,15 +157,18 @@ class Poller:
 
     def start(self) -> "Poller":
         self._thread = threading.Thread(target=self.run, name="telegram-poller", daemon=True)
+        self._keeper = threading.Thread(target=self.keep_lock, name="telegram-poller-lock", daemon=True)
         self._thread.start()
+        self._keeper.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to end; a getUpdates in flight is abandoned (daemon thread)
         and its updates, never confirmed, go to the next poller."""
         self.stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._keeper):
+            if thread is not None:
+                thread.join(timeout)
         self.release()
 
 

@@ -1,0 +1,20 @@
+"""gunicorn settings, read by ``gunicorn app:app`` from the working directory
+(the contract's web command, the Procfile) and passed by the launcher (``make run``).
+
+The worker is gunicorn's gthread worker with client timeouts
+(notifier/runtime/serving.py): slow or stalled clients cannot starve the app.
+Command-line flags and GUNICORN_CMD_ARGS still override anything here.
+"""
+import os
+
+worker_class = "notifier.runtime.serving.Worker"
+# Per process. A stalled client holds one for notifier.runtime.serving.CLIENT_TIMEOUT at
+# most, and only while it is inside a request: idle connections hold none.
+threads = 32
+# WEB_CONCURRENCY processes, 2 unless set (the launcher's and the Procfile's count).
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+graceful_timeout = 10
+# HOST/PORT as the launcher reads them; without HOST, gunicorn's own default
+# (127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set) stays.
+if os.environ.get("HOST"):
+    bind = [f"{os.environ['HOST']}:{os.environ.get('PORT') or 8000}"]
