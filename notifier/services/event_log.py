@@ -277,8 +277,13 @@ class Entry:
         return reasons.is_pending(self.status)
 
     @property
+    def outgoing(self) -> bool:
+        """An employee's call out (``from`` the employee, ``to`` an outside number)."""
+        return self._payload("direction") == "outgoing"
+
+    @property
     def type_text(self) -> str:
-        return reasons.event_type_text(self.event.type)
+        return reasons.OUTGOING_CALL if self.outgoing else reasons.event_type_text(self.event.type)
 
     @property
     def result_text(self) -> str:
