@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from notifier.core import phones, reasons
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Subscriber
+from notifier.pbx import registry
 from notifier.services.subscriber_search import MAX_QUERY, matching
 
 DEFAULT_LIMIT = 50
@@ -314,6 +315,22 @@ class Entry:
         """The stored body as received, indented; escaped by the template like any text."""
         return json.dumps(self.event.payload, ensure_ascii=False, indent=2)
 
+    @property
+    def source_title(self) -> str | None:
+        """The PBX adapter that translated the event, by its vendor's name; None for the JSON webhook."""
+        source = self.event.source
+        if not source:
+            return None
+        vendor = registry.get(source)
+        return vendor.title if vendor else source
+
+    @property
+    def raw_text(self) -> str | None:
+        """The vendor's request as received, indented (escaped by the template)."""
+        if self.event.raw is None:
+            return None
+        return json.dumps(self.event.raw, ensure_ascii=False, indent=2)
+
     def to_json(self, payload: bool = False) -> dict:
         ev = self.event
         data = {
@@ -331,6 +348,8 @@ class Entry:
         }
         if payload:
             data["payload"] = ev.payload
+            data["source"] = ev.source
+            data["raw"] = ev.raw
         return data
 
 
