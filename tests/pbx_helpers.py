@@ -17,7 +17,7 @@ from notifier.extensions import db
 from notifier.models import Event
 from notifier.pbx import registry
 from notifier.pbx.base import (
-    BadAuth, BadBody, Credential, NoDirectory, Reply, Translation, Vendor, VendorRequest, event_id,
+    BadAuth, BadBody, Credential, NoDirectory, Reply, Translation, Vendor, VendorFile, VendorRequest, event_id,
 )
 from notifier.services import pbx_status as status_service
 from notifier.services import settings
@@ -46,7 +46,10 @@ def translate(vendor: Vendor, directory=None, **request) -> Translation:
 
 
 def use_vendor(monkeypatch, vendor: Vendor) -> None:
+    """Put ``vendor`` in the registry (its address, its Settings card) for this test."""
     monkeypatch.setitem(registry.BY_SLUG, vendor.slug, vendor)
+    others = tuple(v for v in registry.VENDORS if v.slug != vendor.slug)
+    monkeypatch.setattr(registry, "VENDORS", (*others, vendor))
 
 
 # --- the demo vendor ---------------------------------------------------------------
@@ -83,9 +86,15 @@ def _demo_probe(req: VendorRequest):
     return Reply(echo) if echo is not None else None
 
 
+def _demo_file(address: str, creds) -> str:
+    return f"url={address}\ntoken={creds['DEMO_TOKEN']}\n"
+
+
 DEMO = Vendor(
     slug="demo", title="Демо-АТС",
     credentials=(Credential("DEMO_TOKEN", "Токен"),),
     verify=_demo_verify, translate=_demo_translate, probe=_demo_probe,
     redact=("token", "x-secret"), raw_headers=("x-call", "x-secret"),
+    files=(VendorFile("demo.conf", "Скачать файл настроек", _demo_file, "text/plain"),),
+    setup="Вставьте адрес в кабинет демо-АТС.", limits="Демо-АТС не отличает ничего ни от чего.",
 )

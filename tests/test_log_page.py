@@ -50,8 +50,8 @@ def test_needs_login(client):
 
 def test_empty_state_points_to_the_webhook_settings(auth_client):
     html = html_of(auth_client.get("/log/"))
-    assert "Событий пока нет" in html and 'href="/settings/#webhook"' in html
-    assert "Webhook АТС" in html and 'role="search"' not in html
+    assert "Событий пока нет" in html and 'href="/settings/#pbx"' in html
+    assert "Подключение АТС" in html and 'role="search"' not in html
 
 
 def test_list_shows_time_caller_employee_decision_and_deliveries(auth_client, logged):

@@ -167,6 +167,17 @@ class Credential:
     max_length: int = 256
 
 
+@dataclass(frozen=True)
+class VendorFile:
+    """A file the admin downloads from Settings and uploads to the PBX (3CX's
+    template); ``build(address, credentials)`` makes its text."""
+
+    name: str  # the file name, also its address part
+    label: str  # the link's text
+    build: Callable[[str, Mapping[str, str]], str]
+    media_type: str = "application/octet-stream"
+
+
 Verify = Callable[[VendorRequest, Mapping[str, str]], None]
 Translate = Callable[[VendorRequest, Directory], Translation]
 Probe = Callable[[VendorRequest], "Reply | None"]
@@ -191,6 +202,7 @@ class Vendor:
     connects: bool = False  # endpoint=False only: the worker's connection to the PBX is written
     setup: str = ""  # where in the vendor's cabinet to paste what (Russian, short)
     limits: str = ""  # what this vendor's data cannot tell apart (Russian, short)
+    files: tuple[VendorFile, ...] = ()  # offered for download in the vendor's Settings card
     settings_template: str | None = None  # an extra template included in the vendor's Settings card
 
     @property

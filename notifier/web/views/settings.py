@@ -1,4 +1,5 @@
-"""«Настройки» screen: email (SMTP), Telegram bot, the PBX webhook, API tokens.
+"""«Настройки» screen: email (SMTP), Telegram bot, connecting the PBX (the
+adapters' cards, views.pbx, and the JSON webhook), API tokens.
 
 Values from the environment win and are shown read-only; secrets are shown
 back only masked (a new webhook secret or API token is shown once, in the
@@ -11,7 +12,7 @@ import re
 import secrets
 from email.utils import parseaddr
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
@@ -23,6 +24,7 @@ from notifier.services import settings
 from notifier.extensions import db
 from notifier.models import ApiToken, Event, Subscriber, utcnow
 from notifier.web.security import token_digest
+from notifier.web.views import pbx as pbx_views
 from notifier.telegram.api import TelegramError, TelegramPermanent
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -280,9 +282,7 @@ def _mail_form() -> MailForm:
 
 
 def _events_url() -> str:
-    if "api.receive_event" in current_app.view_functions:
-        return url_for("api.receive_event", _external=True)
-    return request.url_root + "api/v1/events"
+    return settings.public_url() + url_for("api.receive_event")
 
 
 def _example(url: str, secret: str | None) -> dict:
@@ -311,8 +311,10 @@ def _page(**ctx):
         events_url=events_url, secret_masked=mask(secret, head=10),
         secret_from_env=bool(current_app.config.get("WEBHOOK_SECRET_FROM_ENV")),
         example=_example(events_url, ctx.get("new_secret")),
-        last_event_at=db.session.scalar(select(func.max(Event.received_at))),
+        last_event_at=db.session.scalar(select(func.max(Event.received_at)).where(Event.source.is_(None))),
         tokens=tokens, env_api_token=bool(current_app.config.get("API_TOKEN")),
         token_form=ctx.pop("token_form", None) or TokenForm(formdata=None, prefix="token"),
+        pbx_cards=pbx_views.cards(ctx.pop("pbx_failed", None)),
+        public_url_set=bool(current_app.config.get("PUBLIC_URL")),
         mask=mask, **ctx,
     )
