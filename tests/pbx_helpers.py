@@ -17,7 +17,7 @@ from notifier.extensions import db
 from notifier.models import Event
 from notifier.pbx import registry
 from notifier.pbx.base import (
-    BadAuth, BadBody, Credential, NoDirectory, Reply, Translation, Vendor, VendorFile, VendorRequest, event_id,
+    ERROR, INVALID, BadAuth, BadBody, Credential, NoDirectory, Reply, Translation, Vendor, VendorFile, VendorRequest, event_id,
 )
 from notifier.services import pbx_status as status_service
 from notifier.services import settings
@@ -98,3 +98,43 @@ DEMO = Vendor(
     files=(VendorFile("demo.conf", "Скачать файл настроек", _demo_file, "text/plain"),),
     setup="Вставьте адрес в кабинет демо-АТС.", limits="Демо-АТС не отличает ничего ни от чего.",
 )
+
+
+# --- fuzzing an adapter's endpoint (hypothesis) ----------------------------------------
+
+from hypothesis import HealthCheck, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ALLOWED = {200, 202, 400, 401, 403, 404, 413, 415, 422}
+
+
+def fuzz(examples: int):
+    """Deterministic (CI-stable) hypothesis runs, as tests/test_events_fuzz.py."""
+    return hypothesis_settings(max_examples=examples, deadline=None, derandomize=True,
+                               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+any_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=80)
+phone_like = st.from_regex(r"\A[+8 ()\-0-9a-z*#]{0,24}\Z")
+time_like = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    st.from_regex(r"\A\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\Z"),
+    st.integers(-2**40, 2**40).map(str),
+)
+field_values = st.one_of(any_text, phone_like, time_like, st.sampled_from(["", "0", "-1", "101", "null"]))
+
+
+def form_of(keys, required: dict | None = None):
+    """Forms over ``keys`` with odd values, merged over ``required`` (e.g. the right token)."""
+    return st.dictionaries(st.sampled_from(list(keys)), field_values, max_size=len(keys)).map(
+        lambda d: {**(required or {}), **d})
+
+
+def assert_answer_ok(app, resp, slug: str) -> None:
+    """A 2xx or clear 4xx for any input, and the adapter never tripping over it:
+    no request of ``slug`` counted as the adapter's own error (an exception in
+    its functions, or an invalid event it made)."""
+    assert resp.status_code in ALLOWED, (resp.status_code, resp.get_data(as_text=True)[:300])
+    st = pbx_status(app, slug)
+    bugs = {o: n for o, n in st.counts.items() if o in (ERROR, INVALID)}
+    assert not bugs, (bugs, st.last_detail, resp.get_data(as_text=True)[:300])

@@ -167,7 +167,7 @@ def handle(vendor: Vendor, path: str):
         return _refuse(vendor, err.status, err.outcome, err.message)
     except Exception:  # a vendor's translation tripping over odd input: its bug, still a 4xx for the PBX
         log.exception("the %s adapter failed on a request", vendor.slug)
-        return _refuse(vendor, 400, base.BAD_BODY, "запрос не удалось разобрать")
+        return _refuse(vendor, 400, base.ERROR, "запрос не удалось разобрать")
     return _take(vendor, req, translation)
 
 

@@ -37,6 +37,7 @@ BAD_AUTH = "bad_auth"
 BAD_BODY = "bad_body"
 NOT_CONFIGURED = "not_configured"
 INVALID = "invalid"
+ERROR = "error"
 
 # outcome -> (Russian label, badge tone of static/app.css)
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -46,7 +47,8 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     BAD_AUTH: ("неверная подпись или токен", "bad"),
     BAD_BODY: ("неверный запрос", "bad"),
     NOT_CONFIGURED: ("адаптер не настроен", "warn"),
-    INVALID: ("ошибка перевода события", "bad"),
+    INVALID: ("ошибка адаптера: неверное событие", "bad"),
+    ERROR: ("ошибка адаптера (подробности в журнале сервера)", "bad"),
 }
 
 
