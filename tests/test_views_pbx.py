@@ -138,3 +138,24 @@ def test_pbx_settings_need_login_and_csrf(app, client, auth_client, demo):
     resp = auth_client.post("/settings/pbx/demo", data={"pbx-demo-DEMO_TOKEN": "demo-token-1"})
     assert resp.status_code == 400
     assert saved(app) == {}
+
+
+# -- 3CX ------------------------------------------------------------------------------
+
+
+def test_3cx_card_saves_a_token_and_offers_the_template(app, auth_client):
+    html = card(page(auth_client), "3cx")
+    assert "не подключена" in html and "станет доступно после сохранения настроек" in html
+    assert "Missed" in html  # what 3CX cannot tell apart is said
+    resp = auth_client.post("/settings/pbx/3cx", data={"csrf_token": auth_client.csrf_token,
+                                                       "pbx-3cx-THREECX_TOKEN": "short"})
+    assert resp.status_code == 422 and "От 16 до 128 символов" in card(resp.get_data(as_text=True), "3cx")
+    token = "tok-3cx-0123456789abcdef"
+    auth_client.post("/settings/pbx/3cx", data={"csrf_token": auth_client.csrf_token, "pbx-3cx-THREECX_TOKEN": token})
+    html = card(page(auth_client), "3cx")
+    assert token not in html and 'download>Скачать шаблон для 3CX</a>' in html
+    app.config["PUBLIC_URL"] = "https://pbx-notify.example.ru"
+    resp = auth_client.get("/settings/pbx/3cx/files/3cx-notifier-template.xml")
+    assert resp.status_code == 200 and resp.mimetype == "application/xml"
+    xml = resp.get_data(as_text=True)
+    assert 'Default="https://pbx-notify.example.ru/api/v1/pbx/3cx"' in xml and f'Default="{token}"' in xml

@@ -16,7 +16,7 @@ import json
 import logging
 from io import BytesIO
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.formparser import FormDataParser
@@ -26,7 +26,7 @@ from notifier.core import phones
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber
 from notifier.pbx import base, registry
-from notifier.pbx.base import AdapterError, Reply, Translation, Vendor, VendorRequest
+from notifier.pbx.base import AdapterError, DirectoryContact, Reply, Translation, Vendor, VendorRequest
 from notifier.pipeline import intake
 from notifier.services import pbx_status, settings
 
@@ -41,15 +41,23 @@ REDACTED = "***"
 class DbDirectory:
     """base.Directory over the client notebook."""
 
-    def contact_name(self, number: str) -> str | None:
+    def find_contact(self, number: str) -> DirectoryContact | None:
         try:
             key = phones.normalize(number)
         except Exception:  # phones.InvalidNumber or odd text
             return None
         if key is None:
             return None
-        return db.session.scalar(select(Contact.name).join(ContactNumber)
-                                 .where(ContactNumber.number_key == key).limit(1))
+        row = db.session.execute(select(Contact.id, Contact.name, Contact.vip).join(ContactNumber)
+                                 .where(ContactNumber.number_key == key).limit(1)).first()
+        if row is None:
+            return None
+        url = settings.public_url() + url_for("contacts.edit", contact_id=row.id)
+        return DirectoryContact(row.id, row.name, bool(row.vip), url)
+
+    def contact_name(self, number: str) -> str | None:
+        contact = self.find_contact(number)
+        return contact.name if contact else None
 
 
 # --------------------------------------------------------------------------- the request as data

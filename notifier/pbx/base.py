@@ -139,15 +139,31 @@ class Translation:
     note: str = ""  # shown as the detail of the outcome in Settings, e.g. "NOTIFY_START: не событие"
 
 
+@dataclass(frozen=True)
+class DirectoryContact:
+    """A client of the notebook, as an adapter may tell the PBX."""
+
+    id: int
+    name: str
+    vip: bool = False
+    url: str = ""  # the client's page in the app (for a PBX that links to it)
+
+
 class Directory(Protocol):
     """Look-ups an adapter may need from the app's data."""
 
+    def find_contact(self, number: str) -> DirectoryContact | None:
+        """The notebook's client with this number (any notation), if any."""
+
     def contact_name(self, number: str) -> str | None:
-        """The name of the notebook's client with this number (any notation), if any."""
+        """That client's name, if any."""
 
 
 class NoDirectory:
     """A Directory that knows nobody (tests, adapters that need none)."""
+
+    def find_contact(self, number: str) -> DirectoryContact | None:
+        return None
 
     def contact_name(self, number: str) -> str | None:
         return None
@@ -167,6 +183,9 @@ class Credential:
     default: str | None = None  # e.g. the vendor's API address
     hint: str = ""
     max_length: int = 256
+    # A full-match regular expression the UI checks a new value against, and its message.
+    pattern: str | None = None
+    pattern_message: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ environment variables of every adapter are known in one place.
 from __future__ import annotations
 
 from notifier.pbx.base import Credential, Vendor
+from notifier.pbx.threecx import VENDOR as THREECX
 
 MANGO = Vendor(
     slug="mango", title="Mango Office",
@@ -43,10 +44,6 @@ ASTERISK = Vendor(
     endpoint=False,
 )
 
-THREECX = Vendor(
-    slug="3cx", title="3CX",
-    credentials=(Credential("THREECX_TOKEN", "Токен для шаблона интеграции"),),
-)
 
 VENDORS: tuple[Vendor, ...] = (MANGO, ZADARMA, VATS, ASTERISK, THREECX)
 BY_SLUG: dict[str, Vendor] = {v.slug: v for v in VENDORS}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from notifier.extensions import db
 from notifier.pbx import registry
@@ -37,8 +37,10 @@ def credentials_form(vendor: Vendor, formdata=None, **data) -> FlaskForm:
 
     for cred in vendor.credentials:
         kind = PasswordField if cred.secret else StringField
-        setattr(CredentialsForm, cred.key, kind(cred.label, validators=[
-            Optional(), Length(max=cred.max_length, message=f"Не длиннее {cred.max_length} символов"), _printable]))
+        checks = [Optional(), Length(max=cred.max_length, message=f"Не длиннее {cred.max_length} символов"), _printable]
+        if cred.pattern:
+            checks.append(Regexp(f"^(?:{cred.pattern})$", message=cred.pattern_message or "Неверный формат"))
+        setattr(CredentialsForm, cred.key, kind(cred.label, validators=checks))
     kwargs = {} if formdata is not False else {"formdata": None}
     return CredentialsForm(prefix=f"pbx-{vendor.slug}", **kwargs, **data)
 
