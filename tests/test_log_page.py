@@ -255,12 +255,11 @@ def test_an_unknown_subscriber_is_shown_by_its_number(app, auth_client):
 
 
 def test_an_outgoing_call_is_named_so_and_decided_for_its_employee(app, auth_client):
-    with app.app_context():
-        ivanov = data.subscriber("102", "Иванов Иван")
-        ev = data.event("e-out", caller="102", to="+7 902 385-52-70", direction="outgoing",
-                        decisions=[(ivanov, False, "outgoing")])
-        db.session.commit()
-        pk = ev.id
+    ivanov = factories.subscriber("102", "Иванов Иван")
+    ev = data.event("e-out", caller="102", to="+7 902 385-52-70", direction="outgoing",
+                    decisions=[(ivanov, False, "outgoing")])
+    db.session.commit()
+    pk = ev.id
     html = html_of(auth_client.get("/log/"))
     assert "Исходящий звонок" in html and "внешний номер" in html and "не абонент АТС" not in html
     html = html_of(auth_client.get(f"/log/{pk}"))

@@ -31,7 +31,9 @@ from notifier.pbx import threecx
 from notifier.pbx.base import BadAuth, BadBody, DirectoryContact, VendorRequest
 
 from . import threecx_engine
-from .notify_setup import add_contact, add_subscriber, configure_mail, configure_telegram, run_jobs
+from .factories import configure_mail, configure_telegram
+from .factories import contact as add_contact
+from .notify_setup import linked_employee, run_jobs
 from .pbx_helpers import (
     any_text, assert_answer_ok, configure_pbx, field_values, fuzz, pbx_status, stored_events, time_like,
 )
@@ -293,8 +295,7 @@ def test_the_environment_token_wins(app, client, threecx_on):
 
 
 def test_lookup_over_http(app, client, threecx_on):
-    with app.app_context():
-        contact_id = add_contact("ООО Ромашка", "8 902 385-52-70", vip=True)
+    contact_id = add_contact("ООО Ромашка", "8 902 385-52-70", vip=True).id
     req = threecx_engine.lookup(TEMPLATE, "+79023855270")
     resp = client.get(req.path, headers=req.headers)
     assert resp.status_code == 200
@@ -315,19 +316,17 @@ def test_a_get_to_the_journal_address_is_a_bad_body(client, threecx_on):
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram, threecx_on):
     """Employee 102 with a rule for missed calls; email and Telegram configured."""
-    configure_mail(app, smtp_server)
-    configure_telegram(app, fake_telegram)
-    with app.app_context():
-        sid = add_subscriber()
-        db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(parse_criteria({"types": ["missed_calls"]}))))
-        db.session.commit()
+    configure_mail(smtp_server)
+    configure_telegram(fake_telegram)
+    sid = linked_employee().id
+    db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(parse_criteria({"types": ["missed_calls"]}))))
+    db.session.commit()
     return sid
 
 
 def test_3cx_missed_call_notifies_by_email_and_telegram_exactly_once(app, client, employee, smtp_server,
                                                                       fake_telegram):
-    with app.app_context():
-        add_contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
+    add_contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
     assert post(client, **MISSED).status_code == 202
     assert post(client, **MISSED).status_code == 200  # 3CX retries: nothing twice
     assert post(client, **dict(MISSED, QueueExtension="800", CallStartTimeUTC=RANG)).status_code == 202  # group

@@ -137,10 +137,9 @@ def test_a_request_without_events_is_accepted_with_the_vendor_note(app, client, 
 
 
 def test_a_vendor_reply_looks_up_the_notebook(app, client, demo):
-    from .notify_setup import add_contact
+    from .factories import contact
 
-    with app.app_context():
-        add_contact("ООО Ромашка", "+7 902 385-52-70")
+    contact("ООО Ромашка", "+7 902 385-52-70")
     resp = client.post(URL, data={"token": "demo-token-1", "kind": "lookup", "phone": "89023855270"})
     assert resp.status_code == 200 and resp.get_json() == {"name": "ООО Ромашка"}
 

@@ -159,3 +159,16 @@ def test_3cx_card_saves_a_token_and_offers_the_template(app, auth_client):
     assert resp.status_code == 200 and resp.mimetype == "application/xml"
     xml = resp.get_data(as_text=True)
     assert 'Default="https://pbx-notify.example.ru/api/v1/pbx/3cx"' in xml and f'Default="{token}"' in xml
+
+
+def test_saved_pbx_secrets_are_encrypted_in_the_database(app, auth_client):
+    from sqlalchemy import text
+
+    from notifier.extensions import db
+
+    token = "tok-3cx-0123456789abcdef"
+    auth_client.post("/settings/pbx/3cx", data={"csrf_token": auth_client.csrf_token, "pbx-3cx-THREECX_TOKEN": token})
+    stored = db.session.execute(text("SELECT value FROM settings WHERE key = 'pbx'")).scalar_one()
+    assert token not in str(stored) and "$fernet" in str(stored)
+    with app.app_context():
+        assert settings.pbx_credentials(registry.THREECX).get("THREECX_TOKEN") == token

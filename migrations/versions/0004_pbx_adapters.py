@@ -1,21 +1,18 @@
 """PBX adapters: events.source / events.raw, and the pbx_requests counters
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 
 ``events.source`` names the adapter that translated an event (NULL for the
 JSON webhook), ``events.raw`` keeps the vendor's request shown in «Журнал»;
 ``pbx_requests`` counts each adapter's requests per outcome for the settings
 page. Both columns are nullable: events received before stay as they are.
-
-(Numbered 0004 so that it can follow harden-auth's 0002/0003 once both are
-merged: then its ``down_revision`` becomes the head of that chain.)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

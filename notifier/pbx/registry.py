@@ -3,7 +3,7 @@
 One entry per vendor. A vendor whose adapter is not written yet is listed with
 its credentials only (``available`` is False: its address answers 404 and the
 settings page says the adapter is coming); its module replaces the entry with
-its own ``VENDOR`` (see /work/briefs/pbx-foundation.md).
+its own ``VENDOR`` (docs/pbx.md, «Adding an adapter»).
 
 Pure data: config.py reads the credential names from here, so the
 environment variables of every adapter are known in one place.
