@@ -13,6 +13,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from notifier.pbx.registry import CREDENTIAL_KEYS
+
 SECRETS_FILE = "secrets.json"
 
 MAIL_KEYS = (
@@ -150,6 +152,9 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "TRUSTED_PROXIES": trusted_proxies(env.get("TRUSTED_PROXIES")),
         "RECORDING_URL_HOSTS": [h.strip().lower() for h in (env.get("RECORDING_URL_HOSTS") or "").split(",") if h.strip()],
         "MAIL_FROM_ENV": [k for k in MAIL_KEYS if env.get(k)],
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
+        # PBX adapters' credentials (notifier.pbx.registry); unset ones may be saved in the UI.
+        **{key: env.get(key) or None for key in CREDENTIAL_KEYS},
     }
     if env.get("MAIL_SERVER"):
         cfg.update(

@@ -191,6 +191,12 @@ class Event(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which PBX adapter translated the event (notifier.pbx, e.g. "3cx"); None for
+    # the JSON webhook. ``raw`` is that vendor's request as received (method,
+    # path, query, form or body, a few headers; never credentials), shown in
+    # «Журнал» beside the translated event.
+    source: Mapped[str | None] = mapped_column(String(16))
+    raw: Mapped[dict | None] = mapped_column(JSON)
 
     decisions: Mapped[list[Decision]] = relationship(
         back_populates="event", cascade="all, delete-orphan", passive_deletes=True
@@ -253,3 +259,19 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("event_id", "subscriber_number", "channel", name="uq_deliveries_event_subscriber_channel"),
     )
+
+
+class PbxRequest(db.Model):
+    """Requests from one PBX adapter that ended one way (accepted, bad signature...):
+    how many, and the last one's time and detail, for the settings page.
+
+    One row per (vendor, outcome), bumped by a single UPDATE per request
+    (notifier.pbx.status), so concurrent requests never lose a count.
+    """
+
+    __tablename__ = "pbx_requests"
+    vendor: Mapped[str] = mapped_column(String(16), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_detail: Mapped[str] = mapped_column(String(200), default="")

@@ -32,12 +32,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from notifier.pbx.registry import SECRET_KEYS
+
 WHOLE = None
 # setting key -> the keys of its JSON object that are credentials, or WHOLE
 SECRET_FIELDS: dict[str, tuple[str, ...] | None] = {
     "mail": ("password",),  # notifier.services.settings.MAIL_KEY: SMTP password
     "telegram": ("token",),  # notifier.services.settings.TELEGRAM_KEY: the bot's token
     "telegram_webhook_secret": WHOLE,  # notifier.telegram.bot.WEBHOOK_SECRET_KEY
+    "pbx": SECRET_KEYS,  # notifier.services.settings.PBX_KEY: the adapters' secrets (notifier.pbx.registry)
 }
 MARK = "$fernet"
 _HKDF_INFO = b"notifier settings encryption v1"

@@ -50,8 +50,8 @@ def test_needs_login(client):
 
 def test_empty_state_points_to_the_webhook_settings(auth_client):
     html = html_of(auth_client.get("/log/"))
-    assert "Событий пока нет" in html and 'href="/settings/#webhook"' in html
-    assert "Webhook АТС" in html and 'role="search"' not in html
+    assert "Событий пока нет" in html and 'href="/settings/#pbx"' in html
+    assert "Подключение АТС" in html and 'role="search"' not in html
 
 
 def test_list_shows_time_caller_employee_decision_and_deliveries(auth_client, logged):
@@ -252,3 +252,16 @@ def test_an_unknown_subscriber_is_shown_by_its_number(app, auth_client):
     html = html_of(auth_client.get(f"/log/{pk}"))
     assert html.count("+7 902 000-11-22") >= 2 and "не абонент АТС" in html
     assert "Номер не принадлежит абоненту АТС" in html
+
+
+def test_an_outgoing_call_is_named_so_and_decided_for_its_employee(app, auth_client):
+    ivanov = factories.subscriber("102", "Иванов Иван")
+    ev = data.event("e-out", caller="102", to="+7 902 385-52-70", direction="outgoing",
+                    decisions=[(ivanov, False, "outgoing")])
+    db.session.commit()
+    pk = ev.id
+    html = html_of(auth_client.get("/log/"))
+    assert "Исходящий звонок" in html and "внешний номер" in html and "не абонент АТС" not in html
+    html = html_of(auth_client.get(f"/log/{pk}"))
+    assert "Исходящий звонок — не ответили" in html
+    assert "Исходящий звонок сотрудника: о нём не уведомляют" in html and "Иванов Иван" in html

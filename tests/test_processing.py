@@ -151,6 +151,19 @@ def test_unknown_subscriber_gets_a_decision_without_subscriber(app):
     assert outcome(pk) == ([(None, "+74950000000", False, "unknown_subscriber")], [])
 
 
+def test_outgoing_call_is_decided_for_the_employee_who_made_it_and_notifies_nobody(app):
+    """events.md: ``from`` is the employee, ``to`` the outside number; the log
+    shows the decision against the employee, without loading their rules."""
+    sub = employee("102", rules=[MISSED, VOICE])
+    employee("+7 902 385-52-70", rules=[MISSED], chat_id=556)  # even an employee at the number called is not notified
+    payload = dict(example(EXTERNAL), direction="outgoing", **{"from": "102", "to": "+7 902 385-52-70"})
+    payload.pop("routing")
+    pk = factories.event(payload).id
+    seen = statements_of(lambda: process_event(pk))
+    assert not any("FROM rules" in s for s in seen)
+    assert outcome(pk) == ([(sub.id, "102", False, "outgoing")], [])
+
+
 def test_subscriber_found_by_any_notation_of_to(app):
     sub = employee("+7 902 385-52-80", rules=[VOICE])
     pk = factories.event(dict(example("voicemail"), to="89023855280")).id

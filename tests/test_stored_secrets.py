@@ -13,7 +13,8 @@ from notifier.services import settings
 from notifier.telegram import bot as telegram_bot
 from notifier.extensions import db
 from tests.fakes.smtp_server import FakeSMTP
-from tests.test_views_settings import link, mail_form
+from tests.factories import subscriber
+from tests.test_views_settings import mail_form
 
 SMTP_PASSWORD = "smtp-pa$$word-zima-2026"
 
@@ -62,7 +63,7 @@ def test_bot_token_saved_in_the_ui_is_encrypted_and_the_bot_still_works(app, aut
     assert "notifier_test_bot" in dump and fake_telegram.token not in dump
     assert fake_telegram.token.split(":")[1] not in dump  # nor its secret half
 
-    sid = link(app)
+    sid = subscriber(email=None, chat_id=555001).id
     auth_client.post("/settings/telegram/test", data={"csrf_token": auth_client.csrf_token, "tgtest-subscriber": sid})
     [sent] = fake_telegram.wait_for(1)  # the fake API answers only to the right token
     assert "Тестовое сообщение" in sent["text"]

@@ -4,7 +4,8 @@ The caller passes the rules of the subscriber whose number is the event's
 ``to`` only (rule 3), so other subscribers' rules can never matter. Each
 outcome carries a reason code for the event log. Order of judgement:
 
-1. the event itself (rule 1/2): caller hung up, not a missed call, not direct;
+1. the event itself (rule 1/2): an outgoing call, caller hung up, not a missed
+   call, not direct;
 2. the subscriber: unknown ``to``, then no rules at all;
 3. the type: no rule selects voicemail / missed calls;
 4. the rules selecting the type: voicemail always notifies (rule 4); a missed
@@ -32,6 +33,7 @@ VOICEMAIL = "voicemail"
 _RULE_TYPE = {MISSED_CALL: "missed_calls", VOICEMAIL: "voicemail"}
 
 NOTIFY = "notify"
+OUTGOING = "outgoing"
 CALLER_HANGUP = "caller_hangup"
 NOT_MISSED = "not_missed"
 NOT_DIRECT = "not_direct"
@@ -47,6 +49,7 @@ NOT_VIP = "not_vip"
 
 REASONS: dict[str, str] = {
     NOTIFY: "Уведомить",
+    OUTGOING: "Исходящий звонок сотрудника: о нём не уведомляют",
     CALLER_HANGUP: "Абонент положил трубку до окончания ожидания",
     NOT_MISSED: "Вызов не пропущен по истечении времени ожидания",
     NOT_DIRECT: "Вызов с многоканального номера не был переведён напрямую",
@@ -92,6 +95,8 @@ def event_kind(event: CallEvent) -> tuple[str | None, str]:
         return VOICEMAIL, NOTIFY
     if event.type != CALL_ENDED:
         return None, NOT_MISSED
+    if event.direction == "outgoing":  # whatever its result: nobody missed it
+        return None, OUTGOING
     if event.result == "caller_hangup":
         return None, CALLER_HANGUP
     if event.result != "no_answer":

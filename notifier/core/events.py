@@ -6,7 +6,9 @@ while a lenient parse would silently drop notifications later. Decisions:
 - ``null`` for an optional field means absent; unknown fields are ignored, and
   so are fields of the other event type (``result`` on a voicemail).
 - ``routing`` is required for external ``call.ended``; when sent for an
-  internal call it must still be ``direct`` or ``group``.
+  internal or outgoing call it must still be ``direct`` or ``group``.
+- ``outgoing``: ``from`` is the employee, ``to`` the outside number called
+  (never hidden, like any ``to``); such an event notifies nobody.
 - ``ended_at`` earlier than ``started_at`` is an error.
 - ``line`` is informational, kept as sent (a string of at most 64 characters),
   so a PBX's odd notation for it never costs a notification.
@@ -27,7 +29,7 @@ from notifier.core.fielderrors import FieldErrors
 CALL_ENDED = "call.ended"
 VOICEMAIL_RECEIVED = "voicemail.received"
 EVENT_TYPES = (CALL_ENDED, VOICEMAIL_RECEIVED)
-DIRECTIONS = ("internal", "external")
+DIRECTIONS = ("internal", "external", "outgoing")
 ROUTINGS = ("direct", "group")
 RESULTS = ("answered", "no_answer", "caller_hangup", "busy", "rejected",
            "unavailable", "answered_elsewhere", "failed")

@@ -39,6 +39,8 @@ EVENT_TYPES: dict[str, str] = {
     "voicemail.received": "Голосовая почта",
 }
 
+OUTGOING_CALL = "Исходящий звонок"  # a call.ended with direction "outgoing"
+
 CALL_RESULTS: dict[str, str] = {
     "answered": "Принят",
     "no_answer": "Не ответили",

@@ -1,5 +1,9 @@
 """The PBX webhook's intake (events.md): verify, validate, store, queue.
 
+``accept`` is the one way in for events: the JSON webhook (``receive``) and
+every PBX adapter (notifier.pbx, notifier.api.pbx) hand it validated-to-be
+event dicts and get the same guarantees.
+
 The request path is hot (a PBX may burst thousands of events a second), so it
 does the least that keeps the contract's promise: one INSERT, one commit, one
 enqueue. No SMTP or Telegram work here; ``notifier.pipeline.processing`` does the rest
@@ -25,10 +29,9 @@ Why it is built this way:
 """
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import Request, current_app
@@ -38,6 +41,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifier.config import InstanceSecrets
+from notifier.core import strict_json
 from notifier.core.events import CALL_ENDED, CallEvent, parse_event
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
@@ -134,7 +138,7 @@ def _signature_error(text: str, headers) -> str | None:
 
 # --------------------------------------------------------------------------- the body
 
-def _read_body(request: Request) -> bytes | None:
+def read_body(request: Request) -> bytes | None:
     """At most MAX_BODY bytes of the body, or None when it is longer."""
     length = request.content_length
     if length is not None and length > MAX_BODY:
@@ -151,31 +155,13 @@ def _read_body(request: Request) -> bytes | None:
     return None if len(body) > MAX_BODY else body
 
 
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("number out of range")
-    return value
-
-
-def _decode(body: bytes, text: str) -> dict | None:
-    """The JSON object, or None. Strict JSON: no NaN/Infinity, valid Unicode."""
+def decode_json(body: bytes, text: str) -> dict | None:
+    """The JSON object, or None (strict_json: no NaN/Infinity, valid Unicode)."""
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    except (ValueError, RecursionError):
+        data = strict_json.loads(text)
+    except ValueError:
         return None
-    if not isinstance(data, dict):
-        return None
-    if b"\\u" in body:  # escapes may smuggle lone surrogates that no database stores
-        try:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except (UnicodeEncodeError, RecursionError, ValueError):
-            return None
-    return data
+    return data if isinstance(data, dict) else None
 
 
 # --------------------------------------------------------------------------- intake
@@ -192,9 +178,68 @@ def event_columns(call: CallEvent, body: dict) -> dict:
     )
 
 
+class Rejected(Exception):
+    """Events that cannot be taken; ``answer`` is the 4xx/5xx to give."""
+
+    def __init__(self, answer: Answer):
+        super().__init__(answer.body)
+        self.answer = answer
+
+
+def accept(events: Sequence[dict], source: str | None = None, raw: dict | None = None) -> list[tuple[str, str]]:
+    """The one way in for events, from the JSON webhook and every PBX adapter.
+
+    Validates each event with ``parse_event`` first: one invalid event rejects
+    them all (422, nothing stored; for an adapter that is its own bug). Then
+    stores each once by its id, committed before anything is acknowledged,
+    and queues what was new in one Redis round trip; a Redis outage leaves
+    them to the outbox sweep. ``source``/``raw`` (the adapter and the vendor's
+    request) are kept with every event. Answers ``[(id, "accepted" |
+    "duplicate")]`` in the order given; raises Rejected (422, or 503 when the
+    database is down: the sender should retry, and what was stored before is
+    queued and will be a duplicate then).
+    """
+    parsed = []
+    for index, body in enumerate(events):
+        try:
+            parsed.append((parse_event(body), body))
+        except FieldErrors as err:
+            errors = err.errors if len(events) == 1 else {f"events[{index}].{k}": v for k, v in err.errors.items()}
+            raise Rejected(Answer(422, {"errors": errors})) from None
+
+    now = utcnow()
+    results: list[tuple[str, str]] = []
+    stored: list[int] = []
+    try:
+        for call, body in parsed:
+            values = dict(event_columns(call, body), received_at=now, queued_at=now, source=source, raw=raw)
+            try:
+                stored.append(_store(values))
+            except IntegrityError:
+                results.append((call.id, "duplicate"))
+            else:
+                results.append((call.id, "accepted"))
+    except OperationalError:
+        log.exception("cannot store event %s", call.id)
+        raise Rejected(_error(503, "база данных недоступна, повторите позже")) from None
+    finally:
+        _queue(stored)
+    return results
+
+
+def _queue(pks: list[int]) -> None:
+    if not pks:
+        return
+    try:
+        enqueue_processing(pks)
+    except RedisError as err:
+        log.warning("Redis unavailable, events %s left for the outbox sweep: %s", pks, err)
+        _unmark_queued(pks)
+
+
 def receive(request: Request) -> Answer:
     """Everything ``POST /api/v1/events`` does; never raises for any input."""
-    body = _read_body(request)
+    body = read_body(request)
     if body is None:
         return _error(413, f"тело запроса больше {MAX_BODY // 1024} КиБ")
     if request.mimetype != "application/json":
@@ -208,30 +253,14 @@ def receive(request: Request) -> Answer:
     problem = _signature_error(text, request.headers)
     if problem:
         return _error(401, problem)
-    data = _decode(body, text)
+    data = decode_json(body, text)
     if data is None:
         return _error(400, "тело запроса должно быть JSON-объектом")
     try:
-        call = parse_event(data)
-    except FieldErrors as err:
-        return Answer(422, {"errors": err.errors})
-
-    now = utcnow()
-    values = dict(event_columns(call, data), received_at=now, queued_at=now)
-    try:
-        pk = _store(values)
-    except IntegrityError:
-        return Answer(200, {"id": call.id, "status": "duplicate"})
-    except OperationalError:
-        log.exception("cannot store event %s", call.id)
-        return _error(503, "база данных недоступна, повторите позже")
-
-    try:
-        enqueue_processing([pk])
-    except RedisError as err:
-        log.warning("Redis unavailable, event %s left for the outbox sweep: %s", pk, err)
-        _unmark_queued(pk)
-    return Answer(202, {"id": call.id, "status": "accepted"})
+        [(event_id, status)] = accept([data])
+    except Rejected as err:
+        return err.answer
+    return Answer(202 if status == "accepted" else 200, {"id": event_id, "status": status})
 
 
 def _store(values: dict) -> int:
@@ -252,13 +281,13 @@ def _store(values: dict) -> int:
     raise AssertionError("unreachable")
 
 
-def _unmark_queued(pk: int) -> None:
-    """queued_at back to NULL so the sweep queues the event as soon as Redis is back.
+def _unmark_queued(pks: list[int]) -> None:
+    """queued_at back to NULL so the sweep queues the events as soon as Redis is back.
 
-    If even this fails, the sweep still finds the event (queued long ago, no job)."""
+    If even this fails, the sweep still finds them (queued long ago, no job)."""
     try:
-        db.session.execute(update(Event).where(Event.id == pk).values(queued_at=None))
+        db.session.execute(update(Event).where(Event.id.in_(pks)).values(queued_at=None))
         db.session.commit()
     except Exception:
         db.session.rollback()
-        log.exception("cannot unmark event %s", pk)
+        log.exception("cannot unmark events %s", pks)

@@ -69,16 +69,25 @@ def _address(subscriber: Subscriber, channel: str) -> str:
     return ""
 
 
-def judge(event: Event) -> tuple[Subscriber | None, core_decide.Decision]:
-    """The subscriber in ``to`` (or None) and the decision for them."""
+def considered_number(call: CallEvent, event: Event) -> str:
+    """Whose decision the log shows: the subscriber in ``to``; for an outgoing
+    call the employee who made it (``from``), since ``to`` is an outside number."""
+    if call.direction == "outgoing" and call.caller:
+        return call.caller
+    return event.callee_key
+
+
+def judge(event: Event) -> tuple[Subscriber | None, core_decide.Decision, str]:
+    """The subscriber considered (or None), the decision for them, and their number."""
     call = parse_event(event.payload)
-    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.number_key == event.callee_key))
+    number = considered_number(call, event)
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.number_key == number))
     kind, _ = core_decide.event_kind(call)
     rules = None
     if subscriber is not None:  # an event that notifies nobody needs none of its rules
         rules = _rules(subscriber) if kind is not None else []
     vip = {call.caller} if rules and _needs_vip(call, rules) and _is_vip(call.caller) else set()
-    return subscriber, core_decide.decide(call, rules, settings.schedule(), vip)
+    return subscriber, core_decide.decide(call, rules, settings.schedule(), vip), number
 
 
 def process_event(event_pk: int) -> str:
@@ -88,10 +97,10 @@ def process_event(event_pk: int) -> str:
         return "missing"
     if event.processed_at is not None:
         return "already processed"
-    subscriber, decision = judge(event)
+    subscriber, decision, number = judge(event)
     db.session.add(Decision(
         event_id=event.id, subscriber_id=subscriber.id if subscriber else None,
-        subscriber_number=event.callee_key, notify=decision.notify, reason=decision.reason,
+        subscriber_number=number, notify=decision.notify, reason=decision.reason,
     ))
     deliveries = []
     if decision.notify and subscriber is not None:

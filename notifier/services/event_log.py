@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from notifier.core import phones, reasons
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Subscriber
+from notifier.pbx import registry
 from notifier.services.subscriber_search import MAX_QUERY, matching
 
 DEFAULT_LIMIT = 50
@@ -277,8 +278,13 @@ class Entry:
         return reasons.is_pending(self.status)
 
     @property
+    def outgoing(self) -> bool:
+        """An employee's call out (``from`` the employee, ``to`` an outside number)."""
+        return self._payload("direction") == "outgoing"
+
+    @property
     def type_text(self) -> str:
-        return reasons.event_type_text(self.event.type)
+        return reasons.OUTGOING_CALL if self.outgoing else reasons.event_type_text(self.event.type)
 
     @property
     def result_text(self) -> str:
@@ -309,6 +315,22 @@ class Entry:
         """The stored body as received, indented; escaped by the template like any text."""
         return json.dumps(self.event.payload, ensure_ascii=False, indent=2)
 
+    @property
+    def source_title(self) -> str | None:
+        """The PBX adapter that translated the event, by its vendor's name; None for the JSON webhook."""
+        source = self.event.source
+        if not source:
+            return None
+        vendor = registry.get(source)
+        return vendor.title if vendor else source
+
+    @property
+    def raw_text(self) -> str | None:
+        """The vendor's request as received, indented (escaped by the template)."""
+        if self.event.raw is None:
+            return None
+        return json.dumps(self.event.raw, ensure_ascii=False, indent=2)
+
     def to_json(self, payload: bool = False) -> dict:
         ev = self.event
         data = {
@@ -326,6 +348,8 @@ class Entry:
         }
         if payload:
             data["payload"] = ev.payload
+            data["source"] = ev.source
+            data["raw"] = ev.raw
         return data
 
 
@@ -410,8 +434,9 @@ def by_pk(pk: int) -> Entry | None:
 
 
 def last_received_at() -> datetime | None:
-    """When the newest event arrived (the webhook block of «Настройки»)."""
-    return db.session.scalar(select(func.max(Event.received_at)))
+    """When the newest event came through the JSON webhook (its card in «Настройки»;
+    the PBX adapters keep their own counters)."""
+    return db.session.scalar(select(func.max(Event.received_at)).where(Event.source.is_(None)))
 
 
 def any_event() -> bool:

@@ -11,6 +11,7 @@ from notifier.config import InstanceSecrets, new_webhook_secret
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
 from notifier.models import Setting
+from notifier.pbx.base import Vendor
 
 SCHEDULE_KEY = "schedule"
 MAIL_KEY = "mail"
@@ -89,6 +90,59 @@ def telegram() -> TelegramSettings:
         api_url=cfg["TELEGRAM_API_URL"],
         token_from_env=bool(env_token),
     )
+
+
+# The PBX adapters' credentials saved in the UI: one setting, {CREDENTIAL KEY: value};
+# which keys there are, and which are secret, is notifier.pbx.registry (CREDENTIAL_KEYS, SECRET_KEYS).
+PBX_KEY = "pbx"
+
+
+@dataclass(frozen=True)
+class PbxCredentials:
+    """One vendor's effective credentials: environment, else saved, else the default."""
+
+    values: dict[str, str | None]
+    from_env: frozenset[str]
+    saved: frozenset[str]  # keys with a value saved in the UI (an env value hides it)
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+
+def pbx_credentials(vendor: Vendor) -> PbxCredentials:
+    cfg = current_app.config
+    saved = get(PBX_KEY, {}) or {}
+    values, from_env, stored = {}, set(), set()
+    for cred in vendor.credentials:
+        env_value = cfg.get(cred.key)
+        saved_value = saved.get(cred.key) if isinstance(saved.get(cred.key), str) else None
+        if saved_value:
+            stored.add(cred.key)
+        if env_value:
+            from_env.add(cred.key)
+        values[cred.key] = env_value or saved_value or cred.default
+    return PbxCredentials(values, frozenset(from_env), frozenset(stored))
+
+
+def save_pbx_credentials(changes: dict[str, str | None]) -> None:
+    """Save (a str) or forget (None) credentials; the caller commits."""
+    current = dict(get(PBX_KEY, {}) or {})
+    for key, value in changes.items():
+        if value:
+            current[key] = value
+        else:
+            current.pop(key, None)
+    put(PBX_KEY, current)
+
+
+def public_url() -> str:
+    """The address PBXes reach the app at (PUBLIC_URL), else the one this request came to."""
+    configured = current_app.config.get("PUBLIC_URL")
+    if configured:
+        return configured
+    from flask import has_request_context, request
+
+    return request.url_root.rstrip("/") if has_request_context() else "http://127.0.0.1:8000"
 
 
 def webhook_secret() -> str:

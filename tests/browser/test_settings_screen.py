@@ -79,5 +79,6 @@ def test_connect_the_bot_and_send_a_test_message(app, admin_page, fake_telegram,
     page.get_by_text("Тестовое сообщение отправлено: Иванов Иван.").wait_for()
     assert fake_telegram.wait_for(1)[0]["chat_id"] == 555001
     assert "работает" in page.locator("#telegram-status").inner_text()
-    page.locator("#webhook summary").click()
+    page.locator("#webhook > summary").click()
+    page.locator("#webhook details.example summary").click()
     screenshot("settings-telegram")

@@ -16,6 +16,7 @@ VIP = frozenset({"+79023855270"})
 CALL = {"id": "e1", "type": "call.ended", "started_at": "2026-11-25T12:00:00+03:00",
         "direction": "internal", "from": "101", "to": "102", "result": "no_answer"}
 EXTERNAL = {**CALL, "direction": "external", "routing": "direct", "from": "+7 902 385-52-70"}
+OUTGOING = {**CALL, "direction": "outgoing", "from": "102", "to": "+7 902 385-52-70"}
 VOICEMAIL = {"id": "v1", "type": "voicemail.received", "started_at": "2026-11-25T12:00:00+03:00",
              "from": "89023855270", "to": "102"}
 
@@ -65,6 +66,12 @@ CASES = [
     ("unavailable", {**CALL, "result": "unavailable"}, [ALL], "not_missed"),
     ("failed", {**CALL, "result": "failed"}, [ALL], "not_missed"),
     ("not missed beats unknown subscriber", {**CALL, "result": "busy"}, None, "not_missed"),
+    # --- outgoing (events.md): from the employee to an outside number, notifies nobody
+    ("outgoing no_answer", OUTGOING, [ALL], "outgoing"),
+    ("outgoing answered", {**OUTGOING, "result": "answered"}, [ALL], "outgoing"),
+    ("outgoing caller_hangup", {**OUTGOING, "result": "caller_hangup"}, [ALL], "outgoing"),
+    ("outgoing to an unknown number", OUTGOING, None, "outgoing"),
+    ("outgoing with routing direct", {**OUTGOING, "routing": "direct"}, [ALL], "outgoing"),
     # --- rule 2/4: voicemail always, time and callers never filter it
     ("voicemail", VOICEMAIL, [VM], "notify"),
     ("voicemail, both-types rule off hours with listed numbers",
@@ -149,7 +156,7 @@ def test_not_missed_text_names_the_result(result, text):
 
 def test_every_reason_has_a_russian_text():
     assert set(REASONS) == {
-        "notify", "caller_hangup", "not_missed", "not_direct", "unknown_subscriber", "no_rule",
+        "notify", "outgoing", "caller_hangup", "not_missed", "not_direct", "unknown_subscriber", "no_rule",
         "type_not_selected", "outside_work_hours", "inside_work_hours", "outside_period",
         "hidden_number", "number_not_listed", "not_vip"}
     assert all(any("а" <= ch <= "я" for ch in text.lower()) for text in REASONS.values())
@@ -162,6 +169,8 @@ def test_every_reason_has_a_russian_text():
     ({**EXTERNAL, "routing": "group"}, (None, "not_direct")),
     ({**CALL, "result": "caller_hangup"}, (None, "caller_hangup")),
     ({**CALL, "result": "answered"}, (None, "not_missed")),
+    (OUTGOING, (None, "outgoing")),
+    ({**OUTGOING, "result": "answered"}, (None, "outgoing")),
 ])
 def test_event_kind(body, kind):
     assert event_kind(parse_event(body)) == kind

@@ -66,6 +66,8 @@ def test_full_voicemail_event_ignores_call_fields():
     ({"started_at": "2026-11-25t07:15:03.123456789z", "ended_at": None}, None),
     ({"started_at": "2026-11-25 10:15:03.5+03:00"}, None),
     ({"id": "x" * 128}, None),
+    ({"direction": "outgoing", "from": "102", "to": "+7 902 385-52-70", "routing": None}, None),
+    ({"direction": "outgoing", "from": "102", "to": "89023855270", "result": "answered"}, None),
 ])
 def test_valid_variants(changes, field):
     parse_event({**CALL, **changes})
@@ -93,6 +95,8 @@ def test_valid_variants(changes, field):
     ({"line": 74951234567}, "line"), ({"line": "1" * 65}, "line"),
     ({"routing": None}, "routing"), ({"routing": "queue"}, "routing"),
     ({"routing": "queue", "direction": "internal"}, "routing"),
+    ({"routing": "queue", "direction": "outgoing"}, "routing"),
+    ({"direction": "outgoing", "to": "anonymous"}, "to"), ({"direction": "Outgoing"}, "direction"),
     ({"result": None}, "result"), ({"result": "missed"}, "result"), ({"result": True}, "result"),
     ({"ring_seconds": -1}, "ring_seconds"), ({"ring_seconds": 2.5}, "ring_seconds"),
     ({"ring_seconds": 25.0}, "ring_seconds"), ({"ring_seconds": True}, "ring_seconds"),
@@ -163,7 +167,7 @@ PLAUSIBLE = {
     "started_at": st.one_of(st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat()),
                             st.datetimes().map(lambda d: d.isoformat()), st.text(max_size=30)),
     "ended_at": st.datetimes(timezones=st.just(MSK)).map(lambda d: d.isoformat()),
-    "direction": st.sampled_from(["internal", "external", "x"]),
+    "direction": st.sampled_from(["internal", "external", "outgoing", "x"]),
     "from": st.one_of(st.text(max_size=20), st.from_regex(r"\+?[0-9 ()\-]{0,20}", fullmatch=True)),
     "to": st.one_of(st.text(max_size=20), st.from_regex(r"[0-9]{1,12}", fullmatch=True)),
     "routing": st.sampled_from(["direct", "group", "x"]),

@@ -10,10 +10,10 @@ from notifier.services.settings import company_timezone
 
 
 def init_app(app: Flask) -> None:
-    from notifier.web.views import contacts, log, rules, schedule, settings, subscribers, telegram
+    from notifier.web.views import contacts, log, pbx, rules, schedule, settings, subscribers, telegram
 
     errors.init_app(app)
-    for module in (rules, subscribers, contacts, schedule, log, settings, telegram):
+    for module in (rules, subscribers, contacts, schedule, log, settings, pbx, telegram):
         app.register_blueprint(module.bp)
 
     @app.template_filter("local_dt")

@@ -1,4 +1,5 @@
-"""«Настройки» screen: email (SMTP), Telegram bot, the PBX webhook, API tokens.
+"""«Настройки» screen: email (SMTP), Telegram bot, connecting the PBX (the
+adapters' cards, views.pbx, and the JSON webhook), API tokens.
 
 Values from the environment win and are shown read-only; secrets are shown
 back only masked (a new webhook secret or API token is shown once, in the
@@ -10,7 +11,7 @@ import json
 import re
 from email.utils import parseaddr
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
@@ -20,6 +21,7 @@ from notifier.channels import checks as channel_checks
 from notifier.services import api_tokens, event_log, settings
 from notifier.services import subscribers as subscriber_service
 from notifier.extensions import db
+from notifier.web.views import pbx as pbx_views
 from notifier.telegram.api import TelegramError, TelegramPermanent
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -271,9 +273,7 @@ def _mail_form() -> MailForm:
 
 
 def _events_url() -> str:
-    if "api.receive_event" in current_app.view_functions:
-        return url_for("api.receive_event", _external=True)
-    return request.url_root + "api/v1/events"
+    return settings.public_url() + url_for("api.receive_event")
 
 
 def _example(url: str, secret: str | None) -> dict:
@@ -303,5 +303,7 @@ def _page(**ctx):
         last_event_at=event_log.last_received_at(),
         tokens=api_tokens.active(), env_api_token=bool(current_app.config.get("API_TOKEN")),
         token_form=ctx.pop("token_form", None) or TokenForm(formdata=None, prefix="token"),
+        pbx_cards=pbx_views.cards(ctx.pop("pbx_failed", None)),
+        public_url_set=bool(current_app.config.get("PUBLIC_URL")),
         mask=mask, **ctx,
     )

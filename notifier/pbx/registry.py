@@ -1,0 +1,59 @@
+"""The PBXes the app connects to (contract: pbx.md), in the order Settings shows them.
+
+One entry per vendor. A vendor whose adapter is not written yet is listed with
+its credentials only (``available`` is False: its address answers 404 and the
+settings page says the adapter is coming); its module replaces the entry with
+its own ``VENDOR`` (docs/pbx.md, «Adding an adapter»).
+
+Pure data: config.py reads the credential names from here, so the
+environment variables of every adapter are known in one place.
+"""
+from __future__ import annotations
+
+from notifier.pbx.base import Credential, Vendor
+from notifier.pbx.threecx import VENDOR as THREECX
+
+MANGO = Vendor(
+    slug="mango", title="Mango Office",
+    credentials=(
+        Credential("MANGO_API_KEY", "Уникальный код АТС (vpbx_api_key)", secret=False),
+        Credential("MANGO_API_SALT", "Ключ для создания подписи (vpbx_api_salt)"),
+        Credential("MANGO_API_URL", "Адрес API", secret=False, required=False,
+                   default="https://app.mango-office.ru/vpbx/"),
+    ),
+)
+
+ZADARMA = Vendor(
+    slug="zadarma", title="Zadarma / Novofon",
+    credentials=(
+        Credential("ZADARMA_API_KEY", "Ключ API (Key)", secret=False),
+        Credential("ZADARMA_API_SECRET", "Секрет API (Secret)"),
+        Credential("ZADARMA_API_URL", "Адрес API", secret=False, required=False,
+                   default="https://api.zadarma.com"),
+    ),
+)
+
+VATS = Vendor(
+    slug="vats", title="МегаФон ВАТС и совместимые (API для CRM)",
+    credentials=(Credential("VATS_CRM_TOKEN", "Ключ (токен) для авторизации CRM"),),
+)
+
+ASTERISK = Vendor(
+    slug="asterisk", title="Asterisk / FreePBX",
+    credentials=(Credential("ASTERISK_AMI_URL", "Адрес AMI", hint="ami://пользователь:пароль@pbx.local:5038"),),
+    endpoint=False,
+)
+
+
+VENDORS: tuple[Vendor, ...] = (MANGO, ZADARMA, VATS, ASTERISK, THREECX)
+BY_SLUG: dict[str, Vendor] = {v.slug: v for v in VENDORS}
+
+# Every credential's name (environment variable and key of the saved ``pbx`` setting),
+# and those that are secrets: never shown back in full, and encrypted where the
+# settings table encrypts credentials.
+CREDENTIAL_KEYS: tuple[str, ...] = tuple(c.key for v in VENDORS for c in v.credentials)
+SECRET_KEYS: tuple[str, ...] = tuple(c.key for v in VENDORS for c in v.credentials if c.secret)
+
+
+def get(slug: str) -> Vendor | None:
+    return BY_SLUG.get(slug)
