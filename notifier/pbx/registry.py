@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from notifier.pbx.base import Credential, Vendor
 from notifier.pbx.threecx import VENDOR as THREECX
+from notifier.pbx.vats import VENDOR as VATS
 
 MANGO = Vendor(
     slug="mango", title="Mango Office",
@@ -33,10 +34,6 @@ ZADARMA = Vendor(
     ),
 )
 
-VATS = Vendor(
-    slug="vats", title="МегаФон ВАТС и совместимые (API для CRM)",
-    credentials=(Credential("VATS_CRM_TOKEN", "Ключ (токен) для авторизации CRM"),),
-)
 
 ASTERISK = Vendor(
     slug="asterisk", title="Asterisk / FreePBX",
