@@ -172,3 +172,19 @@ def test_saved_pbx_secrets_are_encrypted_in_the_database(app, auth_client):
     assert token not in str(stored) and "$fernet" in str(stored)
     with app.app_context():
         assert settings.pbx_credentials(registry.THREECX).get("THREECX_TOKEN") == token
+
+
+# -- MegaFon ВАТС (API для CRM) ----------------------------------------------------------
+
+
+def test_vats_card_gives_the_address_saves_the_key_and_says_what_it_cannot_tell_apart(app, auth_client):
+    app.config["PUBLIC_URL"] = "https://pbx-notify.example.ru"
+    html = card(page(auth_client), "vats")
+    assert "https://pbx-notify.example.ru/api/v1/pbx/vats" in html and "Интеграция с CRM" in html
+    assert "missed" in html and "Голосовой почты в этом API нет" in html  # the limits text
+    resp = auth_client.post("/settings/pbx/vats", data={"csrf_token": auth_client.csrf_token,
+                                                        "pbx-vats-VATS_CRM_TOKEN": "short"})
+    assert resp.status_code == 422 and "От 8 до 256 символов" in card(resp.get_data(as_text=True), "vats")
+    key = "crm-token-0123456789"
+    auth_client.post("/settings/pbx/vats", data={"csrf_token": auth_client.csrf_token, "pbx-vats-VATS_CRM_TOKEN": key})
+    assert saved(app) == {"VATS_CRM_TOKEN": key} and key not in card(page(auth_client), "vats")
