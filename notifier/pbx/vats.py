@@ -47,7 +47,15 @@ from datetime import datetime, timedelta, timezone
 
 from notifier.core import phones
 from notifier.pbx.base import (
-    BadAuth, BadBody, Credential, Directory, Reply, Translation, Vendor, VendorRequest, event_id,
+    BadAuth,
+    BadBody,
+    Credential,
+    Directory,
+    Reply,
+    Translation,
+    Vendor,
+    VendorRequest,
+    event_id,
 )
 
 SLUG = "vats"
