@@ -275,3 +275,22 @@ class PbxRequest(db.Model):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PbxCallMark(db.Model):
+    """A note about a call that its PBX reports over several requests (Zadarma:
+    ``NOTIFY_INTERNAL`` says which extension rings, ``NOTIFY_END`` says how the
+    call ended), kept until the call's end is translated (notifier.services.pbx_calls).
+
+    One row per mark, so two requests of one call arriving at once both land
+    (an insert each, a duplicate is ignored); in the database rather than Redis
+    because the PBX's 2xx for a ``NOTIFY_INTERNAL`` promises what it said
+    survives a Redis outage or a restart, as an event does. Rows older than a
+    couple of days are pruned.
+    """
+
+    __tablename__ = "pbx_call_marks"
+    vendor: Mapped[str] = mapped_column(String(16), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    mark: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -28,7 +28,7 @@ from notifier.models import Contact, ContactNumber
 from notifier.pbx import base, registry
 from notifier.pbx.base import AdapterError, DirectoryContact, Reply, Translation, Vendor, VendorRequest
 from notifier.pipeline import intake
-from notifier.services import pbx_status, settings
+from notifier.services import pbx_calls, pbx_status, settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ REDACTED = "***"
 
 
 class DbDirectory:
-    """base.Directory over the client notebook."""
+    """base.Directory over the client notebook, the working-hours time zone and
+    the call marks of services.pbx_calls."""
 
     def find_contact(self, number: str) -> DirectoryContact | None:
         try:
@@ -58,6 +59,15 @@ class DbDirectory:
     def contact_name(self, number: str) -> str | None:
         contact = self.find_contact(number)
         return contact.name if contact else None
+
+    def time_zone(self) -> str:
+        return settings.company_timezone()
+
+    def call_marks(self, vendor: str, call_id: str) -> frozenset[str]:
+        return pbx_calls.marks(vendor, call_id)
+
+    def mark_call(self, vendor: str, call_id: str, mark: str) -> None:
+        pbx_calls.note(vendor, call_id, mark)
 
 
 # --------------------------------------------------------------------------- the request as data
@@ -173,6 +183,10 @@ def handle(vendor: Vendor, path: str):
         translation = vendor.translate(req, DbDirectory())
     except AdapterError as err:
         return _refuse(vendor, err.status, err.outcome, err.message)
+    except SQLAlchemyError:  # a look-up or a call mark of the adapter's: the PBX may retry
+        log.exception("the database failed under the %s adapter", vendor.slug)
+        db.session.rollback()
+        return _json(503, {"error": "база данных недоступна, повторите позже"})
     except Exception:  # a vendor's translation tripping over odd input: its bug, still a 4xx for the PBX
         log.exception("the %s adapter failed on a request", vendor.slug)
         return _refuse(vendor, 400, base.ERROR, "запрос не удалось разобрать")

@@ -12,7 +12,10 @@ translation is tested as a table of requests copied from its documentation):
   raising :class:`BadBody` for a body the vendor would never send. Event ids
   are derived from the vendor's own ids (``"<slug>:<call id>:<extension>"``),
   so a redelivery is a duplicate. ``directory`` answers look-ups a vendor may
-  ask the app for (the caller's name for MegaFon's ``contact``).
+  ask the app for (the caller's name for MegaFon's ``contact``, the company
+  time zone) and keeps the few marks a vendor that splits one call over
+  several requests needs to correlate them (Zadarma: which extensions rang);
+  the vendor's pure decision takes those marks in and gives new ones back.
 
 The HTTP plumbing (notifier.api.pbx) does the rest the same way for every
 vendor: body size cap, credentials, the outcome counters, intake, the reply.
@@ -158,14 +161,36 @@ class Directory(Protocol):
     def contact_name(self, number: str) -> str | None:
         """That client's name, if any."""
 
+    def time_zone(self) -> str:
+        """The company's IANA time zone, for a vendor that sends local times
+        without an offset (Zadarma's ``call_start``)."""
+
+    def call_marks(self, vendor: str, call_id: str) -> frozenset[str]:
+        """What earlier requests of ``vendor`` noted about the call ``call_id``
+        (see ``mark_call``); empty when nothing was noted."""
+
+    def mark_call(self, vendor: str, call_id: str, mark: str) -> None:
+        """Note ``mark`` (e.g. ``"rang:101"``) for a call a vendor reports over
+        several requests, durably (committed before the PBX gets its answer) and
+        idempotently: a redelivered request notes nothing new."""
+
 
 class NoDirectory:
-    """A Directory that knows nobody (tests, adapters that need none)."""
+    """A Directory that knows nobody and remembers nothing (tests, adapters that need none)."""
 
     def find_contact(self, number: str) -> DirectoryContact | None:
         return None
 
     def contact_name(self, number: str) -> str | None:
+        return None
+
+    def time_zone(self) -> str:
+        return "UTC"
+
+    def call_marks(self, vendor: str, call_id: str) -> frozenset[str]:
+        return frozenset()
+
+    def mark_call(self, vendor: str, call_id: str, mark: str) -> None:
         return None
 
 
