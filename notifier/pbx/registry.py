@@ -13,6 +13,7 @@ from __future__ import annotations
 from notifier.pbx.base import Credential, Vendor
 from notifier.pbx.threecx import VENDOR as THREECX
 from notifier.pbx.vats import VENDOR as VATS
+from notifier.pbx.zadarma import VENDOR as ZADARMA
 
 MANGO = Vendor(
     slug="mango", title="Mango Office",
@@ -21,16 +22,6 @@ MANGO = Vendor(
         Credential("MANGO_API_SALT", "Ключ для создания подписи (vpbx_api_salt)"),
         Credential("MANGO_API_URL", "Адрес API", secret=False, required=False,
                    default="https://app.mango-office.ru/vpbx/"),
-    ),
-)
-
-ZADARMA = Vendor(
-    slug="zadarma", title="Zadarma / Novofon",
-    credentials=(
-        Credential("ZADARMA_API_KEY", "Ключ API (Key)", secret=False),
-        Credential("ZADARMA_API_SECRET", "Секрет API (Secret)"),
-        Credential("ZADARMA_API_URL", "Адрес API", secret=False, required=False,
-                   default="https://api.zadarma.com"),
     ),
 )
 
