@@ -79,7 +79,7 @@ def test_telegram_webhook_secret_is_encrypted(app):
 
 def test_the_list_of_credentials_names_the_real_setting_keys():
     assert set(stored_secrets.SECRET_FIELDS) == {
-        settings.MAIL_KEY, settings.TELEGRAM_KEY, telegram_bot.WEBHOOK_SECRET_KEY}
+        settings.MAIL_KEY, settings.TELEGRAM_KEY, telegram_bot.WEBHOOK_SECRET_KEY, settings.PBX_KEY}
 
 
 def test_other_settings_stay_plain_json(app):
