@@ -190,3 +190,19 @@ def test_vats_card_gives_the_address_saves_the_key_and_says_what_it_cannot_tell_
     key = "crm-token-0123456789"
     auth_client.post("/settings/pbx/vats", data={"csrf_token": auth_client.csrf_token, "pbx-vats-VATS_CRM_TOKEN": key})
     assert saved(app) == {"VATS_CRM_TOKEN": key} and key not in card(page(auth_client), "vats")
+
+
+# -- Mango Office ------------------------------------------------------------------------
+
+
+def test_mango_card_takes_the_key_and_salt_and_says_what_mango_cannot_tell(app, auth_client):
+    app.config["PUBLIC_URL"] = "https://pbx-notify.example.ru"
+    html = card(page(auth_client), "mango")
+    assert "API коннектор" in html and 'value="https://pbx-notify.example.ru/api/v1/pbx/mango"' in html
+    assert "1110" in html and "голосов" in html  # what Mango's data cannot tell apart is said
+    auth_client.post("/settings/pbx/mango", data={"csrf_token": auth_client.csrf_token,
+                                                  "pbx-mango-MANGO_API_KEY": "1234567890qwerty",
+                                                  "pbx-mango-MANGO_API_SALT": "salt-0123456789abcdef"})
+    html = card(page(auth_client), "mango")
+    assert "настроено" in html and "salt-0123456789abcdef" not in html and "1234567890qwerty" in html
+    assert saved(app) == {"MANGO_API_KEY": "1234567890qwerty", "MANGO_API_SALT": "salt-0123456789abcdef"}
