@@ -294,3 +294,26 @@ class PbxCallMark(db.Model):
     call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     mark: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class MangoNotification(db.Model):
+    """One ``events/call`` or ``events/summary`` notification of a Mango Office call,
+    kept until the call's events can be made (notifier.services.mango_calls).
+
+    Mango sends a call as one request per leg state plus a summary, in parallel
+    and possibly out of order; each is one row, unique per (call, leg, seq), so
+    a redelivery adds nothing and no row is ever updated (no lost update between
+    concurrent requests). ``call_id`` is "" and ``seq`` 0 for the summary.
+    ``data`` holds the notification's checked fields (notifier.pbx.mango.Note).
+    Rows older than a few days are deleted.
+    """
+
+    __tablename__ = "mango_notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(128))
+    call_id: Mapped[str] = mapped_column(String(128))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("entry_id", "call_id", "seq", name="uq_mango_notifications_entry_call_seq"),)

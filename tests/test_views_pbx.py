@@ -10,6 +10,7 @@ import re
 import pytest
 
 from notifier.pbx import registry
+from notifier.pbx.base import Credential, Vendor
 from notifier.services import settings
 
 from .pbx_helpers import DEMO, configure_pbx, use_vendor
@@ -123,10 +124,11 @@ def test_a_vendor_file_is_built_with_the_address_and_credentials(app, auth_clien
     assert auth_client.get("/settings/pbx/demo/files/nosuch").status_code == 404
 
 
-def test_unknown_or_unavailable_vendors_are_404(auth_client):
+def test_unknown_or_unavailable_vendors_are_404(auth_client, monkeypatch):
+    use_vendor(monkeypatch, Vendor(slug="soon", title="Скоро", credentials=(Credential("SOON_KEY", "Ключ"),)))
     csrf = {"csrf_token": auth_client.csrf_token}
     assert auth_client.post("/settings/pbx/nosuch", data=csrf).status_code == 404
-    assert auth_client.post("/settings/pbx/mango", data=csrf).status_code == 404  # adapter not written yet
+    assert auth_client.post("/settings/pbx/soon", data=csrf).status_code == 404  # adapter not written yet
 
 
 def test_pbx_settings_need_login_and_csrf(app, client, auth_client, demo):
@@ -188,3 +190,19 @@ def test_vats_card_gives_the_address_saves_the_key_and_says_what_it_cannot_tell_
     key = "crm-token-0123456789"
     auth_client.post("/settings/pbx/vats", data={"csrf_token": auth_client.csrf_token, "pbx-vats-VATS_CRM_TOKEN": key})
     assert saved(app) == {"VATS_CRM_TOKEN": key} and key not in card(page(auth_client), "vats")
+
+
+# -- Mango Office ------------------------------------------------------------------------
+
+
+def test_mango_card_takes_the_key_and_salt_and_says_what_mango_cannot_tell(app, auth_client):
+    app.config["PUBLIC_URL"] = "https://pbx-notify.example.ru"
+    html = card(page(auth_client), "mango")
+    assert "API коннектор" in html and 'value="https://pbx-notify.example.ru/api/v1/pbx/mango"' in html
+    assert "1110" in html and "голосов" in html  # what Mango's data cannot tell apart is said
+    auth_client.post("/settings/pbx/mango", data={"csrf_token": auth_client.csrf_token,
+                                                  "pbx-mango-MANGO_API_KEY": "1234567890qwerty",
+                                                  "pbx-mango-MANGO_API_SALT": "salt-0123456789abcdef"})
+    html = card(page(auth_client), "mango")
+    assert "настроено" in html and "salt-0123456789abcdef" not in html and "1234567890qwerty" in html
+    assert saved(app) == {"MANGO_API_KEY": "1234567890qwerty", "MANGO_API_SALT": "salt-0123456789abcdef"}

@@ -11,20 +11,10 @@ environment variables of every adapter are known in one place.
 from __future__ import annotations
 
 from notifier.pbx.base import Credential, Vendor
+from notifier.pbx.mango import VENDOR as MANGO
 from notifier.pbx.threecx import VENDOR as THREECX
 from notifier.pbx.vats import VENDOR as VATS
 from notifier.pbx.zadarma import VENDOR as ZADARMA
-
-MANGO = Vendor(
-    slug="mango", title="Mango Office",
-    credentials=(
-        Credential("MANGO_API_KEY", "Уникальный код АТС (vpbx_api_key)", secret=False),
-        Credential("MANGO_API_SALT", "Ключ для создания подписи (vpbx_api_salt)"),
-        Credential("MANGO_API_URL", "Адрес API", secret=False, required=False,
-                   default="https://app.mango-office.ru/vpbx/"),
-    ),
-)
-
 
 ASTERISK = Vendor(
     slug="asterisk", title="Asterisk / FreePBX",
