@@ -127,7 +127,7 @@ def test_a_restart_mid_call_changes_nothing(sequence, expected):
 
 @pytest.mark.parametrize("sequence, expected", CASES.values(), ids=CASES.keys())
 def test_events_after_the_end_and_replays_make_nothing(sequence, expected):
-    made, state = play(sequence)
+    _made, state = play(sequence)
     again, state = play(sequence, state)  # AMI events seen twice (a replay after reconnecting)
     assert again == [] and state["done"]
 
@@ -141,20 +141,20 @@ def test_every_event_seen_twice_gives_the_same_call():
 
 def test_a_call_seen_only_from_its_middle():
     """The worker started while the call rang: translated from what is seen after."""
-    call, seq = calls.direct_no_answer()
+    _call, seq = calls.direct_no_answer()
     made, _ = play(seq[3:])  # from the DialEnd on
     assert [(e["to"], e["result"], e["routing"]) for e in made] == [("102", "no_answer", "direct")]
 
 
 def test_a_leg_whose_end_was_not_seen_makes_no_event():
-    call, seq = calls.direct_no_answer()
+    _call, seq = calls.direct_no_answer()
     without_dialend = [pair for pair in seq if pair[1]["Event"] != "DialEnd"]
     made, state = play(without_dialend)
     assert made == [] and state["done"]
 
 
 def test_a_hangup_of_an_unknown_call_keeps_no_state():
-    call, seq = calls.direct_no_answer()
+    _call, seq = calls.direct_no_answer()
     assert asterisk.apply(None, seq[-1][1], T0) == (None, [])
 
 

@@ -10,6 +10,7 @@ environment variables of every adapter are known in one place.
 """
 from __future__ import annotations
 
+from notifier.pbx.asterisk import VENDOR as ASTERISK
 from notifier.pbx.base import Credential, Vendor
 from notifier.pbx.threecx import VENDOR as THREECX
 from notifier.pbx.vats import VENDOR as VATS
@@ -34,12 +35,6 @@ ZADARMA = Vendor(
     ),
 )
 
-
-ASTERISK = Vendor(
-    slug="asterisk", title="Asterisk / FreePBX",
-    credentials=(Credential("ASTERISK_AMI_URL", "Адрес AMI", hint="ami://пользователь:пароль@pbx.local:5038"),),
-    endpoint=False,
-)
 
 
 VENDORS: tuple[Vendor, ...] = (MANGO, ZADARMA, VATS, ASTERISK, THREECX)
