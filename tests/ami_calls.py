@@ -247,3 +247,29 @@ CACOFONISK_AB_A_CANCEL = [
     {"Event": "Hangup", "Channel": "SIP/150010001-00000002", "Uniqueid": "195176c06ab8-1529936141.21",
      "Linkedid": "195176c06ab8-1529936141.21", "Cause": "0"},
 ]
+
+
+def queue_ring_timed_out() -> tuple[Call, list[tuple[float, dict]]]:
+    """Queue 800 rings 102 alone until the member's ring timeout (AgentRingNoAnswer, DialEnd
+    NOANSWER), then the caller gives up waiting (QueueCallerAbandon, as in queue_a_cancel.json)."""
+    caller = Ch("PJSIP/rt-trunk-00000090", "1764054903.900", "+79023855270", "74951234569", "from-pstn")
+    l102a = Ch("Local/102@from-queue-00000009;1", "1764054903.901", "102", "800", "from-queue")
+    l102b = Ch("Local/102@from-queue-00000009;2", "1764054903.902", "+79023855270", "102", "from-queue")
+    p102 = Ch("PJSIP/102-00000091", "1764054903.903", "102", "102")
+    call = Call(caller)
+    q = "800"
+    return call, [
+        (0, call.newchannel(caller)),
+        (0, call.queue("QueueCallerJoin", caller, q, Position="1", Count="1")),
+        (1, call.newchannel(l102a)), (1, call.newchannel(l102b)),
+        (1, call.queue("AgentCalled", caller, q, l102a, Interface="Local/102@from-queue/n", MemberName="Иванов")),
+        (1, call.dial_begin(caller, l102a, "Local/102@from-queue/n")),
+        (1, call.newchannel(p102)), (1, call.dial_begin(l102b, p102, "102")),
+        (16, call.dial_end(l102b, p102, "NOANSWER")),
+        (16, call.queue("AgentRingNoAnswer", caller, q, l102a, Interface="Local/102@from-queue/n",
+                        MemberName="Иванов", RingTime="15")),
+        (16, call.dial_end(caller, l102a, "NOANSWER")),
+        (16, call.hangup(p102, "19", "User alerting, no answer")), (16, call.hangup(l102b)), (16, call.hangup(l102a)),
+        (40, call.queue("QueueCallerAbandon", caller, q, Position="1", OriginalPosition="1", HoldTime="40")),
+        (40, call.hangup(caller)),
+    ]

@@ -79,6 +79,14 @@ def _queue():
                  {**base, "id": f"asterisk:{call.linkedid}:102", "to": "102", "result": "answered_elsewhere"}]
 
 
+def _queue_timeout():
+    call, seq = calls.queue_ring_timed_out()
+    return seq, [{"id": f"asterisk:{call.linkedid}:102", "type": "call.ended", "call_id": call.linkedid,
+                  "started_at": at(1), "ended_at": at(16), "ring_seconds": 15, "direction": "external",
+                  "routing": "group", "from": "+79023855270", "to": "102", "line": "74951234569",
+                  "result": "no_answer"}]
+
+
 def _outgoing():
     call, seq = calls.outgoing_answered()
     return seq, [{"id": f"asterisk:{call.linkedid}:89023855270", "type": "call.ended", "call_id": call.linkedid,
@@ -104,6 +112,7 @@ CASES = {
     "ring group answered by a colleague": _group(),
     "ring group, the caller gave up": _group_gave_up(),
     "queue answered by a colleague (Local/ members)": _queue(),
+    "queue: the member's ring timed out, the caller gave up waiting": _queue_timeout(),
     "outgoing call through the trunk": _outgoing(),
     "real capture: caller hangs up, via a Local channel (cacofonisk ab_a_cancel)": _cacofonisk_cancel(),
 }
@@ -272,3 +281,48 @@ def test_a_server_that_is_not_ami():
         ami.Connection.open("127.0.0.1", listener.getsockname()[1], timeout=5)
     assert "не AMI" in str(err.value)
     listener.close()
+
+
+# --------------------------------------------------------------------------- odd input
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from .pbx_helpers import fuzz  # noqa: E402
+
+FIELD_NAMES = ["Event", "Channel", "Uniqueid", "Linkedid", "CallerIDNum", "Exten", "DestChannel", "DestUniqueid",
+               "DestCallerIDNum", "DialString", "DialStatus", "Queue", "Mailbox", "New", "Old"]
+ami_values = st.one_of(
+    st.sampled_from(["DialBegin", "DialEnd", "Hangup", "Newchannel", "AgentCalled", "AgentConnect", "MessageWaiting",
+                     "NOANSWER", "CANCEL", "ANSWER", "BUSY", "GOTO:x", "Local/102@from-queue-0001;1",
+                     "PJSIP/102-0001", "1764054903.1", "1764054903.2", "102", "+79023855270", "<unknown>",
+                     "102@default", "-1", "1", ""]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30),
+)
+ami_events = st.dictionaries(st.sampled_from(FIELD_NAMES), ami_values, max_size=len(FIELD_NAMES))
+
+
+@fuzz(300)
+@given(sequence=st.lists(ami_events, max_size=25), previous=st.one_of(st.none(), st.integers(-5, 5)))
+def test_odd_ami_events_never_break_the_translation(sequence, previous):
+    """Whatever Asterisk (or a broken peer) sends: no exception, and every event made is valid."""
+    states: dict[str, dict | None] = {}
+    for event in sequence:
+        key = asterisk.call_key(event)
+        state, made = asterisk.apply(states.get(key), event, T0)
+        states[key] = json.loads(json.dumps(state))
+        vm = asterisk.voicemail(event, previous, T0)
+        for one in made + ([vm] if vm else []):
+            parse_event(one)
+            assert one["id"].startswith("asterisk:")
+    for state in states.values():
+        if state is not None:
+            for one in asterisk.finish(state):
+                parse_event(one)
+
+
+@fuzz(200)
+@given(raw=st.binary(max_size=300))
+def test_odd_bytes_on_the_wire_parse_to_dicts(raw):
+    message = ami.parse(raw.decode("utf-8", "replace"))
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in message.items())
