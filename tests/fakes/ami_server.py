@@ -9,7 +9,8 @@ with CRLF, closed by an empty line; ``Action: Login`` is answered
 failed`` (the texts of main/manager.c); ``Action: Logoff`` gets
 ``Response: Goodbye``. Tests push events to the logged-in client with
 ``send`` and cut the connection with ``drop`` (an Asterisk restart or a
-network cut).
+network cut). Events go to the last session logged in with events (a check
+with ``Events: off`` beside it does not take them).
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ class FakeAmi:
     # -- what tests do ---------------------------------------------------------
     def wait_for_login(self, count: int = 1, timeout: float = 20) -> None:
         with self._cond:
-            if not self._cond.wait_for(lambda: self.logins >= count and self._client is not None, timeout):
+            if not self._cond.wait_for(lambda: self.logins >= count, timeout):
                 raise AssertionError(f"{self.logins} logins after {timeout}s, wanted {count}")
 
     def wait_for_refusal(self, count: int = 1, timeout: float = 20) -> None:
@@ -136,7 +137,8 @@ class FakeAmi:
                         sock.sendall(wire({"Event": "FullyBooted", "Privilege": "system,all",
                                            "Uptime": "1200", "LastReload": "1200", "Status": "Fully Booted"}))
                         with self._cond:
-                            self._client = sock
+                            if action.get("Events", "on").lower() != "off":  # a session that wants events
+                                self._client = sock
                             self.logins += 1
                             self._cond.notify_all()
                     else:
