@@ -149,6 +149,9 @@ def test_a_connection_cut_mid_call_loses_and_doubles_nothing(app, employee, ami_
     wait_until(lambda: len((call_state(redis_client, call.linkedid) or {}).get("ami", [])) == len(head),
                what="the call's first events kept")
 
+    # The call goes on in Asterisk (CoreShowChannels after the reconnect lists its channels).
+    ami_server.channels = [{"Channel": "PJSIP/rt-trunk-00000030", "Uniqueid": call.linkedid,
+                            "Linkedid": call.linkedid, "ChannelStateDesc": "Up"}]
     ami_server.drop()  # Asterisk cuts the session; the listener reconnects after its backoff
     ami_server.wait_for_login(2)
     ami_server.send(head[-1], *tail)  # and one event seen before the cut comes again
@@ -216,6 +219,33 @@ def test_a_pending_call_waits_for_the_database(app, employee, ami_server, listen
     wait_until(lambda: len(stored_events(app)) == 1, what="taken in after the outage")
     wait_until(lambda: not redis_client.sismember(listener_module.PENDING_KEY, call.linkedid), what="done")
     assert call_state(redis_client, call.linkedid)["done"]
+
+
+def test_a_call_that_ended_while_disconnected_is_not_lost(app, employee, ami_server, listeners, redis_client,
+                                                          smtp_server, fake_telegram):
+    """The ring timed out (DialEnd seen), then the connection broke before the Hangups:
+    after the reconnect Asterisk no longer has the call's channels, so it ended meanwhile."""
+    configure_pbx(app, ASTERISK_AMI_URL=ami_server.url())
+    listeners()
+    ami_server.wait_for_login()
+    call, sequence = calls.direct_no_answer()
+    head = events_of(sequence)[:4]  # up to DialEnd NOANSWER
+    ami_server.send(*head)
+    wait_until(lambda: len((call_state(redis_client, call.linkedid) or {}).get("ami", [])) == len(head),
+               what="the call's first events kept")
+    ami_server.drop()
+    ami_server.wait_for_login(2)
+    wait_until(lambda: len(stored_events(app)) == 1, what="the call closed after the reconnect")
+    ami_server.send(*events_of(sequence)[4:])  # late Hangups (had they come) change nothing
+    run_jobs(app)
+    [mail] = smtp_server.wait_for(1)
+    assert mail["Subject"] == "Пропущенный звонок от +7 902 385-52-70"
+    assert len(fake_telegram.wait_for(1)) == 1
+    time.sleep(1)
+    run_jobs(app)
+    assert len(stored_events(app)) == 1 and len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
+    coreshow = [a for a in ami_server.actions if a.get("Action") == "CoreShowChannels"]
+    assert len(coreshow) == 2
 
 
 # --------------------------------------------------------------------------- credentials and Settings

@@ -162,6 +162,14 @@ def test_a_leg_whose_end_was_not_seen_makes_no_event():
     assert made == [] and state["done"]
 
 
+def test_a_call_whose_channels_are_gone_is_closed_from_what_was_seen():
+    _call, seq = calls.direct_no_answer()
+    _, state = play(seq[:4])  # up to DialEnd NOANSWER; the Hangups were missed
+    state, made = asterisk.close_unseen(state)
+    assert [(e["to"], e["result"]) for e in made] == [("102", "no_answer")] and state["done"]
+    assert asterisk.close_unseen(state) == (state, [])
+
+
 def test_a_hangup_of_an_unknown_call_keeps_no_state():
     _call, seq = calls.direct_no_answer()
     assert asterisk.apply(None, seq[-1][1], T0) == (None, [])

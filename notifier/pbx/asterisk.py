@@ -44,6 +44,10 @@ Translation of a finished call (events.md rules; pbx.md "Rules for every adapter
   otherwise uses the dialled extension), else the endpoint's name in
   ``DestChannel`` (FreePBX names PJSIP endpoints by extension).
 
+After a reconnect the plumbing asks Asterisk for its channels
+(``CoreShowChannels``); a call kept from before whose channels are all gone
+ended meanwhile, and :func:`close_unseen` translates it from what was seen.
+
 What AMI cannot tell apart (README and the settings card say so): a leg that
 rang after the worker had lost its connection and ended before it came back
 is not seen at all; a forward after a ring timeout rings several destinations,
@@ -269,6 +273,15 @@ def apply(state: dict | None, event: Mapping[str, str], at: datetime) -> tuple[d
     if name in QUEUE_EVENTS:
         state["queue"] = event.get("Queue") or state["queue"] or "queue"
     return state, []
+
+
+def close_unseen(state: dict) -> tuple[dict, list[dict]]:
+    """A call none of whose channels Asterisk still has (CoreShowChannels after a
+    reconnect) ended while the connection was down: its events from what was seen."""
+    if state.get("done"):
+        return state, []
+    state["done"] = True
+    return state, finish(state)
 
 
 # --------------------------------------------------------------------------- a finished call

@@ -19,7 +19,9 @@ expires) and a day for errors.
 Calls: every AMI event of a call goes through notifier.pbx.asterisk.apply with
 the call's state, kept in Redis (CALL_KEY, CALL_TTL) after every event, so a
 worker restart or a lost connection mid-call continues with what was seen
-before, and one seen twice changes nothing. A finished call's events are
+before, and one seen twice changes nothing. After each login the listener asks
+for Asterisk's channels (CoreShowChannels): a kept call with none of them left
+ended while the connection was down, and is translated from what was seen. A finished call's events are
 written into its state first (``pending``) and then handed to
 ``intake.accept``; only then is the state marked delivered. If the database
 is down the call stays pending and is retried every PENDING_RETRY seconds;
@@ -199,13 +201,21 @@ class Listener:
 
     def serve(self, conn: ami.Connection, url: str, target: asterisk.AmiTarget) -> None:
         """Read events until the connection drops, the lock is lost, the address changes or a stop."""
-        since = now().isoformat(timespec="seconds")
+        connected_at = now()
+        since = connected_at.isoformat(timespec="seconds")
         renewed = checked = retried = time.monotonic()
         self._status(CONNECTED, conn.banner, target, since=since)
         self.flush_pending()
+        listing = conn.send({"Action": "CoreShowChannels"})  # calls that ended while we were away
+        live: set[str] = set()
         while not self.stopping.is_set():
             message = conn.read(READ_TIMEOUT)  # ConnectionLost ends this connection
-            if message is not None and "Event" in message:
+            if message is not None and message.get("ActionID") == listing and "Event" in message:
+                if message["Event"] == "CoreShowChannel":
+                    live.add(message.get("Linkedid") or message.get("Uniqueid") or "")
+                elif message["Event"] == "CoreShowChannelsComplete":
+                    self.close_calls_not_in(live, before=connected_at.isoformat())
+            elif message is not None and "Event" in message:
                 self.handle(message)
             moment = time.monotonic()
             if moment - renewed >= LOCK_RENEW:
@@ -243,6 +253,7 @@ class Listener:
         state, events = asterisk.apply(state, message, at)
         if state is None:
             return
+        state["heard"] = at.isoformat()
         seen = state.setdefault("ami", [])
         if len(seen) < MAX_RAW:
             seen.append({k: message[k] for k in RAW_FIELDS if k in message})
@@ -255,6 +266,26 @@ class Listener:
             pipe.sadd(PENDING_KEY, linkedid)
             pipe.execute()
         self.deliver(linkedid)
+
+    def close_calls_not_in(self, live: set[str], before: str) -> None:
+        """Translate the kept calls none of whose channels Asterisk has any more
+        (only those last heard of ``before`` this connection: a call begun since
+        may be missing from the list only because it is newer than it)."""
+        for key in self.redis.scan_iter(match=CALL_KEY + "*", count=500):
+            key = key.decode() if isinstance(key, bytes) else key
+            linkedid = key[len(CALL_KEY):]
+            raw = self.redis.get(key)
+            state = json.loads(raw) if raw else None
+            if not state or state.get("done") or linkedid in live or state.get("heard", "") >= before:
+                continue
+            state, events = asterisk.close_unseen(state)
+            state["pending"] = events
+            with self.redis.pipeline() as pipe:
+                pipe.set(key, json.dumps(state), ex=CALL_TTL)
+                pipe.sadd(PENDING_KEY, linkedid)
+                pipe.execute()
+            log.info("AMI call %s ended while disconnected: %d event(s)", linkedid, len(events))
+            self.deliver(linkedid)
 
     def _voicemail(self, message: dict[str, str], at: datetime) -> None:
         counts = asterisk.new_messages(message)

@@ -34,6 +34,7 @@ class FakeAmi:
         self.actions: list[dict[str, str]] = []  # every action received, in order
         self.logins = 0  # successful logins
         self.refused = 0
+        self.channels: list[dict[str, str]] = []  # answered to CoreShowChannels (Channel, Uniqueid, Linkedid...)
         self._client: socket.socket | None = None  # the logged-in session
         self._cond = threading.Condition()
         self._stopping = False
@@ -148,6 +149,13 @@ class FakeAmi:
                             self._cond.notify_all()
                         time.sleep(0.05)
                         return  # Asterisk closes the session after a failed login
+                elif name == "coreshowchannels":  # the channels Asterisk has now (``self.channels``)
+                    sock.sendall(wire({**reply, "EventList": "start", "Message": "Channels will follow"}))
+                    for channel in self.channels:
+                        sock.sendall(wire({"Event": "CoreShowChannel", **channel,
+                                           "ActionID": action.get("ActionID", "")}))
+                    sock.sendall(wire({"Event": "CoreShowChannelsComplete", "EventList": "Complete",
+                                       "ListItems": str(len(self.channels)), "ActionID": action.get("ActionID", "")}))
                 elif name == "logoff":
                     sock.sendall(wire({**reply, "Response": "Goodbye", "Message": "Thanks for all the fish."}))
                     return
