@@ -16,17 +16,15 @@ import time
 
 import pytest
 
-from notifier.core.criteria import criteria_to_json, parse_criteria
-from notifier.extensions import db
-from notifier.models import Rule
 from notifier.pipeline import asterisk_listener as listener_module
 from notifier.pipeline.asterisk_listener import Listener
 from notifier.runtime.redis_conn import connect
 
 from . import ami_calls as calls
 from .conftest import ROOT
+from .factories import configure_mail, configure_telegram, subscriber
 from .fakes.ami_server import FakeAmi
-from .notify_setup import add_subscriber, configure_mail, configure_telegram, run_jobs
+from .notify_setup import run_jobs
 from .pbx_helpers import configure_pbx, pbx_status, stored_events
 from .test_views_pbx import card, page
 
@@ -70,14 +68,9 @@ def listeners(app):
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram):
     """Employee 102 with a rule for missed calls and voicemail; email and Telegram configured."""
-    configure_mail(app, smtp_server)
-    configure_telegram(app, fake_telegram)
-    with app.app_context():
-        sid = add_subscriber()
-        db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(
-            parse_criteria({"types": ["missed_calls", "voicemail"]}))))
-        db.session.commit()
-    return sid
+    configure_mail(smtp_server)
+    configure_telegram(fake_telegram)
+    return subscriber(chat_id=5551234, rules=[{"types": ["missed_calls", "voicemail"]}]).id
 
 
 def events_of(sequence):

@@ -36,7 +36,6 @@ ZADARMA = Vendor(
 )
 
 
-
 VENDORS: tuple[Vendor, ...] = (MANGO, ZADARMA, VATS, ASTERISK, THREECX)
 BY_SLUG: dict[str, Vendor] = {v.slug: v for v in VENDORS}
 
