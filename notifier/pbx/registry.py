@@ -10,18 +10,12 @@ environment variables of every adapter are known in one place.
 """
 from __future__ import annotations
 
+from notifier.pbx.asterisk import VENDOR as ASTERISK
 from notifier.pbx.base import Credential, Vendor
 from notifier.pbx.mango import VENDOR as MANGO
 from notifier.pbx.threecx import VENDOR as THREECX
 from notifier.pbx.vats import VENDOR as VATS
 from notifier.pbx.zadarma import VENDOR as ZADARMA
-
-ASTERISK = Vendor(
-    slug="asterisk", title="Asterisk / FreePBX",
-    credentials=(Credential("ASTERISK_AMI_URL", "Адрес AMI", hint="ami://пользователь:пароль@pbx.local:5038"),),
-    endpoint=False,
-)
-
 
 VENDORS: tuple[Vendor, ...] = (MANGO, ZADARMA, VATS, ASTERISK, THREECX)
 BY_SLUG: dict[str, Vendor] = {v.slug: v for v in VENDORS}

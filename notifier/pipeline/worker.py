@@ -103,7 +103,7 @@ def _in_app(app: Flask, fn) -> None:
 
 def main(burst: bool = False) -> None:
     from notifier import create_app
-    from notifier.pipeline import outbox
+    from notifier.pipeline import asterisk_listener, outbox
     from notifier.telegram import poller as telegram_poller
     from notifier.runtime.embedded_redis import EmbeddedRedis
 
@@ -119,6 +119,8 @@ def main(burst: bool = False) -> None:
     # (the poller idles without a token; one sweeper at a time, by a Redis lock).
     # A burst run sweeps once first, so it also drains what intake could not queue.
     poller = None if burst else telegram_poller.start(app)
+    # The AMI connection to Asterisk / FreePBX (idles until ASTERISK_AMI_URL is set).
+    listener = None if burst else asterisk_listener.start(app)
     sweeper = outbox.Sweeper(app)
     if burst:
         sweeper.step()
@@ -130,5 +132,7 @@ def main(burst: bool = False) -> None:
         sweeper.stop()
         if poller:
             poller.stop()
+        if listener:
+            listener.stop()
         if embedded:
             embedded.stop()

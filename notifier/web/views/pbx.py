@@ -146,3 +146,5 @@ def download(slug: str, name: str):
     resp.headers["Content-Disposition"] = f'attachment; filename="{file.name}"'
     resp.headers["Cache-Control"] = "no-store"  # it carries a credential
     return resp
+
+from notifier.web.views import pbx_asterisk  # noqa: E402,F401  (the Asterisk card's routes on this blueprint)
