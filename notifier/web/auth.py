@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from notifier.core import passwords
 from notifier.extensions import db
 from notifier.models import Setting, User, new_session_nonce, utcnow
+from notifier.web import htmx
 from notifier.web.security import LoginThrottle, hash_password, token_digest, verify_password
 
 bp = Blueprint("auth", __name__)
@@ -239,10 +240,8 @@ def _require_login():
     if request.endpoint is None:
         return None  # a 404 stays a 404
     login_url = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-    if request.headers.get("HX-Request"):
-        resp = current_app.response_class("", status=401)
-        resp.headers["HX-Redirect"] = login_url
-        return resp
+    if htmx.is_request():
+        return "", 401, htmx.headers(redirect=login_url)
     return redirect(login_url)
 
 

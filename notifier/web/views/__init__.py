@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Flask, has_request_context, request
+from flask import Flask
 
-from notifier.web import errors
+from notifier.web import errors, htmx
 from notifier.services.settings import company_timezone
 
 
@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from notifier.web.views import contacts, log, pbx, rules, schedule, settings, subscribers, telegram
 
     errors.init_app(app)
+    htmx.init_app(app)
     for module in (rules, subscribers, contacts, schedule, log, settings, pbx, telegram):
         app.register_blueprint(module.bp)
 
@@ -22,9 +23,3 @@ def init_app(app: Flask) -> None:
         if value is None:
             return "—"
         return value.astimezone(ZoneInfo(company_timezone())).strftime(fmt)
-
-    @app.context_processor
-    def _layout():
-        if not has_request_context():  # e.g. a notification email rendered in the worker
-            return {"is_htmx": False}
-        return {"is_htmx": bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")}

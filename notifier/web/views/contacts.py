@@ -11,6 +11,7 @@ from notifier.services import contacts as service
 from notifier.extensions import db
 from notifier.models import Contact
 from notifier.web.paging import paginate
+from notifier.web import htmx
 from notifier.web.views import people
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -35,8 +36,8 @@ def _vip_only() -> bool:
 def index():
     q, vip = people.query_arg(), _vip_only()
     page = paginate(contact_search.search(q, vip_only=vip), request.args.get("page"))
-    template = "contacts/_results.html" if people.wants_results(RESULTS) else "contacts/index.html"
-    return render_template(template, q=q, vip=vip, page=page), 200, {"Vary": "HX-Request, HX-Target"}
+    template = "contacts/_results.html" if htmx.target() == RESULTS else "contacts/index.html"
+    return render_template(template, q=q, vip=vip, page=page)
 
 
 def _form() -> dict:

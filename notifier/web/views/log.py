@@ -7,13 +7,14 @@ retrying): the polling attribute is simply absent otherwise.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from notifier.pipeline import delivery
 from notifier.services import event_log
 from notifier.core import reasons
 from notifier.extensions import db
 from notifier.models import Delivery, Subscriber
+from notifier.web import htmx
 
 bp = Blueprint("log", __name__, url_prefix="/log")
 
@@ -22,22 +23,15 @@ FILTERS_ID = "log-filters"
 DETAIL_ID = "event-detail"
 
 
-def _htmx_target() -> str | None:
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        return request.headers.get("HX-Target")
-    return None
-
-
 @bp.get("/")
 def index():
     filters, _ignored = event_log.parse_filters(request.args)  # the page ignores what makes no sense
     page = event_log.recent(filters)
     context = {"page": page, "filters": filters, "statuses": reasons.EVENT_STATUSES}
-    if _htmx_target() == RESULTS_ID:
-        resp = make_response(render_template("log/_results.html", **context))
-        if request.headers.get("HX-Trigger") == FILTERS_ID:  # the address bar shows only the filters set
-            resp.headers["HX-Push-Url"] = url_for("log.index", **filters.query_args())
-        return resp
+    if htmx.target() == RESULTS_ID:
+        # The address bar shows only the filters set, not the form's empty fields.
+        pushed = url_for("log.index", **filters.query_args()) if htmx.triggered_by() == FILTERS_ID else None
+        return render_template("log/_results.html", **context), 200, htmx.headers(push_url=pushed)
     employee = db.session.get(Subscriber, filters.subscriber_id) if filters.subscriber_id else None
     return render_template("log/index.html", **context, employee=employee,
                            received_any=bool(page.entries) or event_log.any_event())
@@ -48,7 +42,7 @@ def detail(pk: int):
     entry = event_log.by_pk(pk)
     if entry is None:
         abort(404, "Такого события нет в журнале.")
-    if _htmx_target() == DETAIL_ID:
+    if htmx.target() == DETAIL_ID:
         return render_template("log/_detail.html", entry=entry)
     return render_template("log/detail.html", entry=entry)
 
@@ -65,7 +59,7 @@ def retry(delivery_id: int):
     else:
         message, kind = "Повторить нельзя: уведомление уже не в статусе «Ошибка».", "error"
     db.session.expire_all()  # the delivery module may have changed the row in its own session
-    if _htmx_target() == DETAIL_ID:
+    if htmx.target() == DETAIL_ID:
         entry = event_log.by_pk(event_pk)
         return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
     flash(message, kind)

@@ -1,5 +1,5 @@
-"""What «Абоненты» and «Записная книжка клиентов» share: the htmx partial
-list check, the CSV import steps and the CSV download answer."""
+"""What «Абоненты» and «Записная книжка клиентов» share: the search query,
+the CSV import steps and the CSV download answer."""
 from __future__ import annotations
 
 from datetime import date
@@ -13,13 +13,6 @@ from notifier.services.people_fields import query
 
 def query_arg() -> str:
     return query(request.args.get("q"))
-
-
-def wants_results(target: str) -> bool:
-    """An htmx search or page switch that replaces only the results block
-    (a history restore needs the whole page)."""
-    return (request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == target
-            and not request.headers.get("HX-History-Restore-Request"))
 
 
 def csv_download(body: bytes, stem: str) -> Response:

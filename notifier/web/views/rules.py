@@ -24,6 +24,7 @@ from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
 from notifier.services.subscriber_search import find as find_subscribers
+from notifier.web import htmx
 
 bp = Blueprint("rules", __name__)
 
@@ -32,10 +33,6 @@ CHANGED = "rules-changed"  # HX-Trigger: the list reloads itself
 CLOSE = "rule-dialog-close"  # HX-Trigger: rules.js closes the dialog
 WEEKDAY_NAMES = dict(zip(WEEKDAYS, ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")))
 ADDRESS_ERRORS = ("subscribers", "q")
-
-
-def _is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
 def _int(value: Any, default: int | None = None) -> int | None:
@@ -54,7 +51,7 @@ def _ids(values: list[str]) -> list[int]:
 def index():
     """The page; with htmx only the part asked for (the table, or the whole list after a change)."""
     listing = _listing()
-    target = request.headers.get("HX-Target") if _is_htmx() else None
+    target = htmx.target()
     if target == "rules-table":
         return render_template("rules/_rows.html", **listing)
     if target == "rules-list":
@@ -229,8 +226,8 @@ def _safe_values(rule: Rule) -> dict:
 
 def _nothing_checked():
     message = "Отметьте правила в списке."
-    if _is_htmx():
-        return "", 204, {"HX-Trigger": _trigger(CHANGED, message)}
+    if htmx.is_request():
+        return "", 204, htmx.headers(trigger={CHANGED: {"message": message}})
     flash(message, "error")
     return redirect(url_for("rules.index"))
 
@@ -343,17 +340,10 @@ def _save(dialog: Dialog):
 
 
 def _done(message: str):
-    if _is_htmx():
-        return "", 200, {"HX-Reswap": "none", "HX-Trigger": _trigger(CHANGED, message, close=True)}
+    if htmx.is_request():
+        return "", 200, htmx.headers(trigger={CHANGED: {"message": message}, CLOSE: True}, reswap="none")
     flash(message, "success")
     return redirect(url_for("rules.index"))
-
-
-def _trigger(event: str, message: str, close: bool = False) -> str:
-    data: dict[str, Any] = {event: {"message": message}}
-    if close:
-        data[CLOSE] = True
-    return json.dumps(data)  # ASCII: HTTP headers are latin-1
 
 
 def _show(dialog: Dialog, status: int = 200):
@@ -362,7 +352,7 @@ def _show(dialog: Dialog, status: int = 200):
     ctx = {"d": dialog, "v": dialog.values, "errors": dialog.errors, "telegram": telegram,
            "weekday_names": WEEKDAY_NAMES, "chosen": {s.id for s in dialog.subscribers},
            "results": dialog.results, "search_q": dialog.values["q"]}
-    if _is_htmx():
+    if htmx.is_request():
         template = "rules/_dialog.html" if request.method == "GET" else "rules/_form.html"
         return render_template(template, **ctx), status
     return render_template("rules/index.html", **_listing(), **ctx, dialog=True), status

@@ -11,6 +11,7 @@ from notifier.services import subscribers as service
 from notifier.extensions import db
 from notifier.models import Subscriber
 from notifier.web.paging import paginate
+from notifier.web import htmx
 from notifier.web.views import people
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
@@ -31,9 +32,8 @@ def _get(subscriber_id: int) -> Subscriber:
 def index():
     q = people.query_arg()
     page = paginate(subscriber_search.search(q), request.args.get("page"))
-    template = "subscribers/_results.html" if people.wants_results(RESULTS) else "subscribers/index.html"
-    body = render_template(template, q=q, page=page, counts=service.rule_counts([s.id for s in page.items]))
-    return body, 200, {"Vary": "HX-Request, HX-Target"}
+    template = "subscribers/_results.html" if htmx.target() == RESULTS else "subscribers/index.html"
+    return render_template(template, q=q, page=page, counts=service.rule_counts([s.id for s in page.items]))
 
 
 def _form() -> dict:

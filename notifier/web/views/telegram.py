@@ -22,6 +22,7 @@ from notifier.telegram import link
 from notifier.extensions import db
 from notifier.models import Subscriber
 from notifier.telegram.api import TelegramError
+from notifier.web import htmx
 
 bp = Blueprint("telegram", __name__)
 
@@ -32,21 +33,16 @@ def _subscriber(subscriber_id: int) -> Subscriber:
     return db.session.get(Subscriber, subscriber_id) or abort(404)
 
 
-def _is_htmx() -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
 def _render(subscriber: Subscriber, status: int = 200, url: str | None = None, expires_at=None,
             message: str | None = None, kind: str = "success", changed: bool = False,
             to_settings: bool = False):
     """The link block as an htmx fragment, or inside a page for plain form posts.
     ``to_settings`` adds a link to Settings after the message."""
-    template = "telegram/_link.html" if _is_htmx() else "telegram/link.html"
+    template = "telegram/_link.html" if htmx.is_request() else "telegram/link.html"
     body = render_template(template, subscriber=subscriber, url=url, expires_at=expires_at,
                            message=message, kind=kind, to_settings=to_settings,
                            token=url.rsplit("=", 1)[1] if url else None)
-    headers = {"HX-Trigger": CHANGED_EVENT} if changed else {}
-    return body, status, headers
+    return body, status, htmx.headers(trigger=CHANGED_EVENT if changed else None)
 
 
 def _link(subscriber: Subscriber, token: str = ""):
@@ -110,7 +106,7 @@ def unlink(subscriber_id: int):
     subscriber = _subscriber(subscriber_id)
     link.revoke(subscriber, "Отвязан администратором")
     db.session.commit()
-    if not _is_htmx():
+    if not htmx.is_request():
         flash(f"Telegram абонента {subscriber.number} отвязан.", "success")
         return redirect(url_for("subscribers.index"))
     return _render(subscriber, message="Telegram отвязан.", changed=True)
