@@ -1,8 +1,12 @@
 """«Записная книжка клиентов»: list/search/VIP filter, create with several numbers, 422 per number, delete."""
+import re
+
 import pytest
 
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber
+
+from .pager_links import page_link
 
 HX = {"HX-Request": "true", "HX-Target": "contact-results"}
 
@@ -100,3 +104,23 @@ def test_delete(app, auth_client):
     assert post(auth_client, f"/contacts/{cid}/delete").status_code == 302
     assert db.session.query(Contact).count() == 0 and db.session.query(ContactNumber).count() == 0
     assert auth_client.get(f"/contacts/{cid}/edit").status_code == 404
+
+
+def test_vip_filter_survives_the_page_links(app, auth_client):
+    """Page 2 of «Только VIP» lists VIP clients only (its link used to drop the filter)."""
+    db.session.add_all(Contact(name=f"Клиент {i:03}", vip=i % 2 == 0) for i in range(120))
+    db.session.commit()
+    vip_page2 = [f"Клиент {i:03}" for i in range(100, 120, 2)]  # VIP clients 51–60 in name order
+    for headers in ({}, HX):  # a plain link, and the htmx swap of the results block
+        first = auth_client.get("/contacts/?q=&vip=1", headers=headers).get_data(as_text=True)
+        assert "Страница 1 из 2" in first
+        href = page_link(first)
+        assert "vip=1" in href and "page=2" in href
+        second = auth_client.get(href, headers=headers).get_data(as_text=True)
+        names = re.findall(r'<td class="name"><a [^>]*>([^<]*)</a>', second)
+        assert names == vip_page2 and second.count('<span class="badge warn">VIP</span>') == 10
+        assert "Страница 2 из 2" in second
+        back = page_link(second, "prev")
+        assert "vip=1" in back and "page=1" in back
+    # The export link carries the same filters.
+    assert 'href="/contacts/export.csv?vip=1"' in auth_client.get("/contacts/?vip=1").get_data(as_text=True)

@@ -11,6 +11,7 @@ from notifier.models import Rule
 from notifier.core.criteria import parse_criteria
 
 from .factories import rule, subscriber
+from .pager_links import page_link
 
 HTMX = {"HX-Request": "true"}
 
@@ -82,6 +83,23 @@ def test_pagination(app, auth_client, people):
     second = auth_client.get("/?page=2", headers={**HTMX, "HX-Target": "rules-table"}).get_data(as_text=True)
     assert second.count('name="ids"') == 6 and "51–56 из 56" in second and "Петрова Анна" in second
     assert "51–56 из 56" in auth_client.get("/?page=999").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("by", ["q", "subscriber"])
+def test_filter_survives_the_page_links(app, auth_client, people, by):
+    for _ in range(55):
+        rule(people["ivanov"])
+        rule(people["petrova"])
+    query = "q=петрова" if by == "q" else f"subscriber={people['petrova']}"
+    table = {**HTMX, "HX-Target": "rules-table"}
+    first = auth_client.get(f"/?{query}", headers=table).get_data(as_text=True)
+    assert "1–50 из 55" in first
+    href = page_link(first)
+    assert "page=2" in href and (f"subscriber={people['petrova']}" in href if by == "subscriber" else "q=" in href)
+    second = auth_client.get(href, headers=table).get_data(as_text=True)
+    assert second.count('name="ids"') == 5 and "51–55 из 55" in second
+    assert "Петрова Анна" in second and "Иванов Иван" not in second
+    assert "page=1" in page_link(second, "prev")
 
 
 def test_list_queries_do_not_grow_with_rows(app, auth_client, people):

@@ -7,6 +7,8 @@ from notifier.extensions import db
 from notifier.models import Rule, Subscriber
 from tests.factories import subscriber
 
+from .pager_links import page_link
+
 HX = {"HX-Request": "true", "HX-Target": "subscriber-results"}
 
 
@@ -52,6 +54,19 @@ def test_pagination(app, auth_client):
     assert "Сотрудник 059" in second and "показаны 51–60" in second
     assert auth_client.get("/subscribers/?page=abc").status_code == 200
     assert "Страница 2 из 2" in auth_client.get("/subscribers/?page=99").get_data(as_text=True)
+
+
+def test_search_survives_the_page_links(app, auth_client):
+    db.session.add_all(Subscriber(number=str(100 + i), number_key=str(100 + i),
+                                  name=f"{'Сотрудник' if i % 2 else 'Подрядчик'} {i:03}") for i in range(120))
+    db.session.commit()
+    for headers in ({}, HX):
+        first = auth_client.get("/subscribers/?q=сотрудник", headers=headers).get_data(as_text=True)
+        href = page_link(first)
+        assert "page=2" in href and "q=" in href
+        second = auth_client.get(href, headers=headers).get_data(as_text=True)
+        names = re.findall(r'<td class="name">([^<]*)</td>', second)
+        assert names == [f"Сотрудник {i:03}" for i in range(101, 120, 2)]
 
 
 @pytest.mark.parametrize("fields, field, message", [

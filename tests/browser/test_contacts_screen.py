@@ -1,5 +1,6 @@
 """«Записная книжка клиентов» in Chromium: a VIP client with two numbers (add a
-number row with the button), then found by the second number."""
+number row with the button), then found by the second number; «Только VIP»
+holds on page 2."""
 import pytest
 
 from notifier.extensions import db
@@ -38,3 +39,23 @@ def test_create_vip_contact_with_two_numbers(app, admin_page, screenshot):
     assert page.locator("#contact-results tbody tr").count() == 1
     page.get_by_label("Поиск клиентов").fill("нет такого")
     page.get_by_text("Никого не найдено").wait_for()
+
+
+def test_vip_only_holds_on_page_two(app, admin_page, screenshot):
+    db.session.add_all(Contact(name=f"Клиент {i:03}", vip=i % 2 == 0) for i in range(120))
+    db.session.commit()
+    page = admin_page
+    page.goto("/contacts/")
+    page.get_by_text("Страница 1 из 3").wait_for()
+    page.get_by_label("Только VIP").check()
+    page.get_by_text("Страница 1 из 2").wait_for()
+    page.get_by_role("link", name="Вперёд →").click()
+    page.get_by_text("Страница 2 из 2").wait_for()
+    assert "vip=1" in page.url and "page=2" in page.url
+    rows = page.locator("#contact-results tbody tr")
+    assert rows.locator("td.name").all_inner_texts() == [f"Клиент {i:03}" for i in range(100, 120, 2)]
+    assert rows.filter(has_text="VIP").count() == 10
+    screenshot("contacts-vip-page-2")
+    page.reload()  # the address bar holds the filter too
+    page.get_by_text("Страница 2 из 2").wait_for()
+    assert page.get_by_label("Только VIP").is_checked() and rows.count() == 10

@@ -37,7 +37,9 @@ def index():
     q, vip = people.query_arg(), _vip_only()
     page = paginate(contact_search.search(q, vip_only=vip), request.args.get("page"))
     template = "contacts/_results.html" if htmx.target() == RESULTS else "contacts/index.html"
-    return render_template(template, q=q, vip=vip, page=page)
+    # The list's filters, carried by its page links and its export link.
+    list_args = {"q": q or None, "vip": "1" if vip else None}
+    return render_template(template, q=q, vip=vip, page=page, list_args=list_args)
 
 
 def _form() -> dict:

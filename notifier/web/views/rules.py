@@ -64,7 +64,9 @@ def _listing() -> dict:
     subscriber = subscriber_service.get(_int(request.args.get("subscriber"), 0) or 0)
     page = service.list_page(q, request.args.get("page"), subscriber_id=subscriber.id if subscriber else None)
     return {"p": page, "q": q, "subscriber": subscriber, "total_all": service.count_all(),
-            "summary": service.rule_summary}
+            "summary": service.rule_summary,
+            # The list's filters, carried by its page links.
+            "list_args": {"q": q or None, "subscriber": subscriber.id if subscriber else None}}
 
 
 # -------------------------------------------------------------------- the dialog

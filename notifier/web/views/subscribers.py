@@ -33,7 +33,8 @@ def index():
     q = people.query_arg()
     page = paginate(subscriber_search.search(q), request.args.get("page"))
     template = "subscribers/_results.html" if htmx.target() == RESULTS else "subscribers/index.html"
-    return render_template(template, q=q, page=page, counts=service.rule_counts([s.id for s in page.items]))
+    return render_template(template, q=q, page=page, list_args={"q": q or None},
+                           counts=service.rule_counts([s.id for s in page.items]))
 
 
 def _form() -> dict:
