@@ -4,6 +4,7 @@ import pytest
 
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
+from tests import factories
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +57,21 @@ def test_add_employee_search_and_telegram_link(app, tg, admin_page, screenshot):
     page.get_by_text("Telegram отвязан.").wait_for()
     assert page.get_by_text("Telegram не подключён").is_visible()
     screenshot("subscribers-edit-telegram")
+
+
+def test_unlink_in_the_list_updates_the_row(app, tg, admin_page, screenshot):
+    """The row's Telegram state follows an unlink made in its block, and the block stays open."""
+    factories.subscriber("101", "Иванов Иван", chat_id=4242)
+    page = admin_page
+    page.goto("/subscribers/")
+    cell = page.locator("#subscriber-results td.tg-cell")
+    assert "подключён" in cell.inner_text() and "не подключён" not in cell.inner_text()
+    cell.get_by_role("button", name="Управление").click()
+    page.get_by_role("button", name="Отвязать").click()
+    cell.get_by_text("не подключён").wait_for()
+    assert cell.get_by_role("button", name="Ссылка для подключения").is_visible()
+    assert page.get_by_text("Telegram отвязан.").is_visible()  # the block kept its answer
+    screenshot("subscribers-list-unlinked")
 
 
 def test_delete_employee_with_rules(app, admin_page):

@@ -26,7 +26,7 @@ from notifier.web import htmx
 
 bp = Blueprint("telegram", __name__)
 
-CHANGED_EVENT = "telegram-link-changed"  # HX-Trigger for lists that show the link state
+CHANGED_EVENT = "telegram-link-changed"  # HX-Trigger: «Абоненты» reloads its list (the rows show the link state)
 
 
 def _subscriber(subscriber_id: int) -> Subscriber:
