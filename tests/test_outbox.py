@@ -16,7 +16,7 @@ from sqlalchemy import select
 from notifier.pipeline import delivery, outbox
 from notifier.extensions import db
 from notifier.pipeline.intake import enqueue_processing
-from notifier.models import Decision, Event, utcnow
+from notifier.models import Decision, Delivery, Event, utcnow
 from notifier.runtime.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET
@@ -68,11 +68,15 @@ def test_lost_jobs_are_queued_again_waiting_ones_are_not(app):
     assert outbox.sweep()["events"] == 0
 
 
-def test_delivery_requeue_stale_is_called_when_offered(app, monkeypatch):
-    calls = []
-    monkeypatch.setattr(delivery, "requeue_stale", lambda: calls.append(1) or 3, raising=False)
-    assert outbox.sweep() == {"events": 0, "deliveries": 3}
-    assert calls == [1]
+def test_sweep_also_queues_deliveries_whose_job_was_lost(app):
+    event = db.session.get(Event, stored("delivered", timedelta(minutes=5), timedelta(minutes=5), processed=True))
+    row = Delivery(event_id=event.id, subscriber_number="102", channel="email", address="a@example.com",
+                   created_at=utcnow() - timedelta(minutes=5))  # pending, and no job in Redis
+    db.session.add(row)
+    db.session.commit()
+    assert outbox.sweep() == {"events": 0, "deliveries": 1}
+    assert job_ids() == [delivery.job_id(row.id)]
+    assert outbox.sweep() == {"events": 0, "deliveries": 0}  # its job is waiting now
 
 
 def test_one_sweeper_at_a_time(app):

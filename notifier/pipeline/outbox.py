@@ -97,12 +97,8 @@ def requeue_events(now: datetime | None = None) -> int:
 
 
 def sweep(now: datetime | None = None) -> dict:
-    """One pass: events, then the delivery half's lost jobs (if it offers that)."""
-    result = {"events": requeue_events(now)}
-    requeue_stale = getattr(delivery, "requeue_stale", None)
-    if requeue_stale is not None:
-        result["deliveries"] = requeue_stale()
-    return result
+    """One pass: events, then deliveries whose job was lost."""
+    return {"events": requeue_events(now), "deliveries": delivery.requeue_stale(now)}
 
 
 class Sweeper:
