@@ -23,7 +23,7 @@ from rq.worker import WorkerStatus
 from notifier.extensions import db
 from notifier.pipeline.queueing import QUEUE_NAMES, AppJob, worker_connection
 
-# Everything a job needs is imported once, before the first fork.
+# Everything a job needs is imported once, at start (jobs run in this process).
 JOB_MODULES = ("notifier.pipeline.processing", "notifier.pipeline.delivery")
 
 # RQ keeps a job "started" for its heartbeat TTL after its worker vanished
