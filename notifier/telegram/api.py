@@ -7,6 +7,7 @@ framework. Errors never contain the bot token (it is part of the URL, and
 """
 from __future__ import annotations
 
+import html
 import json
 import mimetypes
 import re
@@ -215,11 +216,10 @@ def _form_value(v: Any) -> str:
 def escape_html(s: str) -> str:
     """Escape text for parse_mode=HTML (safe both in text and inside attributes).
 
-    Telegram only knows &lt; &gt; &amp; &quot; (and numeric entities), so we
-    don't use html.escape, which would emit &#x27; for apostrophes.
+    Telegram decodes the named entities &lt; &gt; &amp; &quot; and every
+    numeric one, so html.escape's output (&#x27; for an apostrophe) is valid.
     """
-    return (str(s).replace("&", "&amp;").replace("<", "&lt;")
-            .replace(">", "&gt;").replace('"', "&quot;"))
+    return html.escape(str(s))
 
 
 def utf16_len(s: str) -> int:
