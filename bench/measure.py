@@ -527,7 +527,7 @@ def rules_page(stack: Stack, opts: Options) -> dict:
 # --- 6. recovery -----------------------------------------------------------------------------------------
 
 def recovery(stack: Stack, opts: Options, first_index: int = 600_000) -> dict:
-    """A burst through one worker; SIGKILL it with its work horse and scheduler while RQ lists
+    """A burst through one worker; SIGKILL it with its scheduler process while RQ lists
     a started job, a quarter into the burst; restart it at once; time until every notification
     of the burst arrived. Repeated (``recovery_kills``), since where a kill lands varies; the
     worst run counts. Baseline: the same burst without a kill, from the same point."""

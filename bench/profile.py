@@ -1,5 +1,5 @@
 """``--profile``: py-spy samples the benchmark and every process it started
-(gunicorn and its workers, ``python worker.py`` and its work horses, the
+(gunicorn and its workers, ``python worker.py`` and its scheduler process, the
 sinks) while one measurement runs, and sums up where the time went per kind
 of process. Raw stacks are kept in the work directory for flame graphs.
 """

@@ -9,7 +9,7 @@
 * gunicorn serving ``app:app`` with the launcher's worker count
   (``WEB_CONCURRENCY``, default 2), the bare baseline endpoint switched on;
 * ``python worker.py`` processes, each in its own process group so a SIGKILL
-  takes the worker and its work horse at once, as a crash would.
+  takes the worker and its scheduler process at once, as a crash would.
 
 Every process logs into the run's work directory (``logs/``).
 """
@@ -244,8 +244,8 @@ class Stack:
     def kill_worker(self, proc: subprocess.Popen) -> list[int]:
         """SIGKILL the worker and every process under it, as a crash of its machine would.
 
-        RQ's work horse calls setsid(), so it is not in the worker's process group:
-        the descendants are found through /proc. Returns the pids killed."""
+        The descendants (RQ's scheduler process) are found through /proc, whatever
+        process group they are in. Returns the pids killed."""
         pids = [proc.pid] + _descendants(proc.pid)
         for pid in pids:
             try:

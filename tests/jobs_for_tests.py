@@ -1,4 +1,4 @@
-"""Job functions used by the worker-plumbing tests (importable by work horses)."""
+"""Job functions used by the worker-plumbing tests (importable by name, as RQ finds them)."""
 import os
 
 from flask import current_app

@@ -129,7 +129,7 @@ def test_worker_killed_mid_send_then_restarted_delivers_each_once(
             assert time.monotonic() < deadline and worker.poll() is None, "the worker never reached Telegram"
             time.sleep(0.05)
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker, its work horse and its scheduler
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its scheduler process
         worker.wait(30)
     assert db.session.query(Delivery).filter(Delivery.status == "sent").count() < 6
     past = utcnow() - timedelta(minutes=5)

@@ -28,7 +28,7 @@ def test_the_queue_object_is_reused_until_the_redis_client_changes(app):
     assert get_queue().connection is get_redis()
 
 
-assert record_context  # imported so the work horse can import the job by name
+assert record_context  # imported so the worker can import the job by name
 
 
 def test_discard_job_whose_execution_record_expired(app):
