@@ -27,13 +27,12 @@ from sqlalchemy.orm import selectinload
 
 from notifier.core import phones, reasons
 from notifier.extensions import db
-from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Subscriber
+from notifier.models import MAX_ID, Contact, ContactNumber, Decision, Delivery, Event, Subscriber
 from notifier.pbx import registry
 from notifier.services.subscriber_search import MAX_QUERY, matching
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-MAX_ID = 2**31 - 1  # an integer column: larger numbers would be a database error
 _NON_DIGITS = re.compile(r"\D+")
 
 
