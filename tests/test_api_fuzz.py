@@ -12,13 +12,12 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifier import settings as app_settings
-from notifier import telegram_bot as bot
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Rule, Subscriber
+from notifier.services import settings as app_settings
+from notifier.telegram import bot
 
 from .test_events_fuzz import deep_field, deep_json, edge_ints, fuzz, json_values, phone_like
-
 
 KEYS = ["number", "name", "email", "telegram", "numbers", "vip", "subscribers", "types", "time",
         "callers", "mode", "period", "ids", "action", "changes", "timezone", "week", "holidays"]

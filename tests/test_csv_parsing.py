@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifier.services.csv_io import (
-    CONTACT_COLUMNS, FORMULA_START, SUBSCRIBER_COLUMNS, CsvError, _safe, decode, read_table, sniff_delimiter,
+    CONTACT_COLUMNS,
+    FORMULA_START,
+    SUBSCRIBER_COLUMNS,
+    CsvError,
+    _safe,
+    decode,
+    read_table,
+    sniff_delimiter,
 )
 
 TEXT = "Номер;Имя\n101;Иванов Иван\n"

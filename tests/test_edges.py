@@ -14,11 +14,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from notifier.services import settings
-from notifier.telegram import bot
 from notifier.extensions import db
 from notifier.models import MAX_ID, Rule
+from notifier.services import settings
 from notifier.services.rules import MAX_IDS
+from notifier.telegram import bot
 
 from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, WEBHOOK_SECRET, csrf_token_of
 from .rules_data import add_rule, add_subscriber

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from notifier.pipeline import delivery as dl
 from notifier.channels import notification
 from notifier.extensions import db
 from notifier.models import Contact, Event, Subscriber
+from notifier.pipeline import delivery as dl
 
-from .notify_setup import add_contact, add_deliveries, add_subscriber, configure_mail, configure_telegram, \
-    delivery, missed_call
+from .notify_setup import (
+    add_contact,
+    add_deliveries,
+    add_subscriber,
+    configure_mail,
+    configure_telegram,
+    delivery,
+    missed_call,
+)
 from .webhook_signing import example, post_event
 
 RLO, ZWSP, LRI, PDI, BOM = "\u202e", "\u200b", "\u2066", "\u2069", "\ufeff"
