@@ -179,10 +179,9 @@ def test_contacts_export_round_trip(app, auth_client):
 def test_export_quotes_every_formula_start(app, auth_client):
     """A leading - or + is a formula even in a number («-2-3» shows as -5 in Excel);
     the import takes the quotes off again."""
-    with app.app_context():
-        subscribers_service.create({"number": "-2-3", "name": "-2-3", "email": "a@example.com"})
-        subscribers_service.create({"number": "+7 902 385-52-70", "name": "\uff1dSUM(1)"})
-        db.session.commit()
+    subscribers_service.create({"number": "-2-3", "name": "-2-3", "email": "a@example.com"})
+    subscribers_service.create({"number": "+7 902 385-52-70", "name": "\uff1dSUM(1)"})
+    db.session.commit()
     raw = auth_client.get("/subscribers/export.csv").data
     rows = raw.decode("utf-8-sig").splitlines()[1:]
     assert sorted(rows) == sorted(["'-2-3;'-2-3;a@example.com;", "'+7 902 385-52-70;'\uff1dSUM(1);;"])

@@ -20,8 +20,8 @@ from notifier.services import settings
 from notifier.services.rules import MAX_IDS
 from notifier.telegram import bot
 
+from . import factories
 from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, WEBHOOK_SECRET, csrf_token_of
-from .rules_data import add_rule, add_subscriber
 from .webhook_signing import signed_headers
 
 # Past PostgreSQL's integer, past SQLite's (and C's) 64 bits, and far past both.
@@ -84,8 +84,7 @@ def test_largest_possible_id_reaches_the_database(auth_client, api_headers, meth
 
 
 def test_ids_in_range_still_work(app, client, api_headers):
-    with app.app_context():
-        sub = add_subscriber("101", "Иванов")
+    sub = factories.subscriber("101", "Иванов").id
     assert client.get(f"/api/v1/subscribers/{sub}", headers=api_headers).get_json()["number"] == "101"
     assert client.get("/api/v1/subscribers/0", headers=api_headers).status_code == 404
     assert client.get(f"/api/v1/subscribers/{sub:05d}", headers=api_headers).status_code == 200
@@ -110,14 +109,9 @@ API_JSON_ROUTES = [
 @pytest.fixture
 def records(app):
     """A subscriber with a rule and a contact, so PATCH reaches the body."""
-    from notifier.services import contacts as contacts_service
-
-    with app.app_context():
-        sub = add_subscriber("101", "Иванов")
-        rule = add_rule(sub)
-        contact = contacts_service.create({"name": "Ромашка", "numbers": ["102"]})
-        db.session.commit()
-        return {"subscribers": sub, "rules": rule, "contacts": contact.id}
+    sub = factories.subscriber("101", "Иванов")
+    return {"subscribers": sub.id, "rules": factories.rule(sub.id).id,
+            "contacts": factories.contact("Ромашка", "102").id}
 
 
 @pytest.mark.parametrize("method, url", API_JSON_ROUTES, ids=[f"{m} {u}" for m, u in API_JSON_ROUTES])
@@ -138,9 +132,8 @@ def test_events_webhook_deeply_nested_json_is_400(client):
 
 
 def test_telegram_webhook_deeply_nested_json_is_400(app, client):
-    with app.app_context():
-        settings.put(bot.WEBHOOK_SECRET_KEY, "s" * 40)
-        db.session.commit()
+    settings.put(bot.WEBHOOK_SECRET_KEY, "s" * 40)
+    db.session.commit()
     for name, body in DEEP_BODIES.items():
         resp = client.post("/api/v1/telegram/webhook", data=body, headers={
             "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "s" * 40})
@@ -154,13 +147,11 @@ TOO_MANY = [str(i) for i in range(1, MAX_IDS + 2)]
 
 @pytest.fixture
 def one_rule(app):
-    with app.app_context():
-        return add_rule(add_subscriber("101", "Иванов"))
+    return factories.rule(factories.subscriber("101", "Иванов").id).id
 
 
 def rule_count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Rule.id)))
+    return db.session.scalar(select(func.count(Rule.id)))
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])

@@ -10,15 +10,8 @@ from notifier.extensions import db
 from notifier.models import Contact, Event, Subscriber
 from notifier.pipeline import delivery as dl
 
-from .notify_setup import (
-    add_contact,
-    add_deliveries,
-    add_subscriber,
-    configure_mail,
-    configure_telegram,
-    delivery,
-    missed_call,
-)
+from . import factories
+from .notify_setup import delivery, linked_employee
 from .webhook_signing import example, post_event
 
 RLO, ZWSP, LRI, PDI, BOM = "\u202e", "\u200b", "\u2066", "\u2069", "\ufeff"
@@ -56,9 +49,8 @@ def test_ui_forms_store_names_without_them(app, auth_client):
     assert resp.status_code == 302
     resp = auth_client.post("/contacts/new", data={**token, "name": SPOOFED, "numbers": ["102"]})
     assert resp.status_code == 302
-    with app.app_context():
-        assert db.session.scalar(select(Subscriber.name)) == CLEAN
-        assert db.session.scalar(select(Contact.name)) == CLEAN
+    assert db.session.scalar(select(Subscriber.name)) == CLEAN
+    assert db.session.scalar(select(Contact.name)) == CLEAN
     for page in ("/subscribers/", "/contacts/"):
         html = auth_client.get(page).get_data(as_text=True)
         assert CLEAN in html and visible(html)
@@ -70,24 +62,21 @@ def test_csv_import_stores_names_without_them(app, auth_client):
     raw = f"Номер;Имя\n101;{SPOOFED}\n".encode()
     html = upload(auth_client, "/subscribers/import", raw).get_data(as_text=True)
     assert confirm(auth_client, "/subscribers/import", html).status_code == 302
-    with app.app_context():
-        assert db.session.scalar(select(Subscriber.name)) == CLEAN
+    assert db.session.scalar(select(Subscriber.name)) == CLEAN
 
 
 def test_notifications_never_show_them(app, smtp_server, fake_telegram):
     """Names stored before the input was cleaned: email and Telegram drop them when rendering."""
-    configure_mail(app, smtp_server)
-    configure_telegram(app, fake_telegram)
-    with app.app_context():
-        add_contact(SPOOFED, "+7 902 385-52-70", vip=True)
-        sid = add_subscriber(name=f"Петров{RLO} Пётр")
-        email_id, tg_id = add_deliveries(missed_call(), sid)
-        note = notification.build(db.session.get(Event, delivery(email_id).event_id),
-                                  db.session.get(Subscriber, sid))
-        assert note.caller_name == CLEAN and note.employee_name == "Петров Пётр"
-        dl.deliver(email_id)
-        dl.deliver(tg_id)
-        assert delivery(email_id).status == "sent" and delivery(tg_id).status == "sent"
+    factories.configure_mail(smtp_server)
+    factories.configure_telegram(fake_telegram)
+    factories.contact(SPOOFED, "+7 902 385-52-70", vip=True)
+    sub = linked_employee(name=f"Петров{RLO} Пётр")
+    email_id, tg_id = factories.deliveries(factories.missed_call(), sub.id)
+    note = notification.build(db.session.get(Event, delivery(email_id).event_id), sub)
+    assert note.caller_name == CLEAN and note.employee_name == "Петров Пётр"
+    dl.deliver(email_id)
+    dl.deliver(tg_id)
+    assert delivery(email_id).status == "sent" and delivery(tg_id).status == "sent"
     [mail] = smtp_server.wait_for(1)
     assert mail["Subject"] == f"Пропущенный звонок от +7 902 385-52-70, {CLEAN}, VIP"
     for part in ("html", "plain"):
@@ -101,11 +90,9 @@ def test_webhook_numbers_drop_them_and_the_log_shows_them_escaped(app, client, a
     payload = dict(example("missed-internal"), id="evt-invisible", **{"from": f"anonymous{RLO}Иванов"})
     payload["to"] = f"1{ZWSP}01"
     assert post_event(client, payload).status_code == 202
-    with app.app_context():
-        event = db.session.scalar(select(Event).where(Event.event_id == "evt-invisible"))
-        assert event.caller == "anonymousИванов" and event.caller_key is None and event.callee_key == "101"
-        pk = event.id
-    html = auth_client.get(f"/log/{pk}").get_data(as_text=True)
+    event = db.session.scalar(select(Event).where(Event.event_id == "evt-invisible"))
+    assert event.caller == "anonymousИванов" and event.caller_key is None and event.callee_key == "101"
+    html = auth_client.get(f"/log/{event.id}").get_data(as_text=True)
     assert visible(html)
     assert "anonymous\\u202eИванов" in html  # the raw payload as received, the override visible as an escape
     # other text fields are refused outright, so no silent change of the idempotency key
