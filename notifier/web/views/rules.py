@@ -158,7 +158,7 @@ def _rule(rule_id: int) -> Rule:
 
 
 def _bulk_rules(values: list[str]) -> list[Rule]:
-    """The checked rules that still exist; RuleError past service.MAX_IDS."""
+    """The checked rules that still exist; FieldErrors past service.MAX_IDS."""
     ids = _ids(values)
     if not ids:
         return []
@@ -199,7 +199,7 @@ def bulk_edit():
     source = request.args if request.method == "GET" else request.form
     try:
         rules = _bulk_rules(source.getlist("ids"))
-    except service.RuleError as exc:
+    except FieldErrors as exc:
         return _refused(exc)
     if not rules:
         return _nothing_checked()
@@ -239,7 +239,7 @@ def _nothing_checked():
     return redirect(url_for("rules.index"))
 
 
-def _refused(exc: service.RuleError):
+def _refused(exc: FieldErrors):
     """A bulk request the service refuses as a whole (too many rules): 422 with
     its message, in the list's status line (htmx) or on the page."""
     message = "; ".join(exc.errors.values())
@@ -395,7 +395,7 @@ def delete(rule_id: int):
 def bulk_delete():
     try:
         rules = _bulk_rules(request.form.getlist("ids"))
-    except service.RuleError as exc:
+    except FieldErrors as exc:
         return _refused(exc)
     if not rules:
         return _nothing_checked()
