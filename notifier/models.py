@@ -18,6 +18,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from notifier import stored_secrets
 from notifier.extensions import db
 
+# Every primary key is an Integer column: PostgreSQL's 4-byte integer (SQLite's
+# 8-byte one is wider). A larger id exists nowhere, and asking the database for
+# one is an error there ("integer out of range", or OverflowError in the SQLite
+# driver), so ids from outside are checked against this before any query.
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: Any) -> bool:
+    """An id that may exist: an int (not a bool) in 1..MAX_ID."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -168,12 +168,28 @@ def test_contacts_export_round_trip(app, auth_client):
     raw = auth_client.get("/contacts/export.csv").data
     text = raw.decode("utf-8-sig")
     assert text.splitlines()[0] == "Имя;Номера;VIP"
-    assert "ООО «Ромашка»;+7 902 385-52-70, 101;да" in text and "'-Минус;102;нет" in text
+    assert "ООО «Ромашка»;'+7 902 385-52-70, 101;да" in text and "'-Минус;102;нет" in text
     before = contacts(app)
     html = upload(auth_client, "/contacts/import", raw).get_data(as_text=True)
     assert "Без изменений: 2" in html
     confirm(auth_client, "/contacts/import", html)
     assert contacts(app) == before
+
+
+def test_export_quotes_every_formula_start(app, auth_client):
+    """A leading - or + is a formula even in a number («-2-3» shows as -5 in Excel);
+    the import takes the quotes off again."""
+    subscribers_service.create({"number": "-2-3", "name": "-2-3", "email": "a@example.com"})
+    subscribers_service.create({"number": "+7 902 385-52-70", "name": "\uff1dSUM(1)"})
+    db.session.commit()
+    raw = auth_client.get("/subscribers/export.csv").data
+    rows = raw.decode("utf-8-sig").splitlines()[1:]
+    assert sorted(rows) == sorted(["'-2-3;'-2-3;a@example.com;", "'+7 902 385-52-70;'\uff1dSUM(1);;"])
+    before = subscribers(app)
+    html = upload(auth_client, "/subscribers/import", raw).get_data(as_text=True)
+    assert "Без изменений: 2" in html
+    assert confirm(auth_client, "/subscribers/import", html).status_code == 302
+    assert subscribers(app) == before
 
 
 def test_apply_rolls_back_every_row_when_one_fails(app):

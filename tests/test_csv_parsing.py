@@ -1,9 +1,22 @@
 """CSV reading as tables of cases: encodings, delimiters, headers, line numbers, formula-safe cells."""
 import codecs
+import csv
+import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from notifier.services.csv_io import CONTACT_COLUMNS, SUBSCRIBER_COLUMNS, CsvError, _safe, decode, read_table, sniff_delimiter
+from notifier.services.csv_io import (
+    CONTACT_COLUMNS,
+    FORMULA_START,
+    SUBSCRIBER_COLUMNS,
+    CsvError,
+    _safe,
+    decode,
+    read_table,
+    sniff_delimiter,
+)
 
 TEXT = "Номер;Имя\n101;Иванов Иван\n"
 
@@ -71,8 +84,24 @@ def test_read_table_errors(text, columns, message):
     ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
     ("@ivanov", "'@ivanov"),
     ("-минус", "'-минус"),
-    ("+7 902 385-52-70", "+7 902 385-52-70"),
+    ("-2-3", "'-2-3"),                            # Excel shows -5
+    ("+1-1", "'+1-1"),
+    ("-1", "'-1"),
+    ("+7 902 385-52-70", "'+7 902 385-52-70"),    # numbers too: «+7-902-385-52-70» would be computed
+    ("+79023855270", "'+79023855270"),            # and shown as 7,9E+10
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    (" =1+1", "' =1+1"),                          # an import that trims blanks finds a formula
+    ("\u00a0@SUM(A1)", "'\u00a0@SUM(A1)"),
+    ("\uff1d1+1", "'\uff1d1+1"),                  # full-width = + - @
+    ("\uff0b1", "'\uff0b1"), ("\uff0d1", "'\uff0d1"), ("\uff20x", "'\uff20x"),
+    ("'=1+1", "''=1+1"),                          # a quote typed in front survives the round trip
+    ("'Иванов", "'Иванов"),
     ("Иванов", "Иванов"),
+    ("101", "101"),
+    ("Иванов -2-3", "Иванов -2-3"),
+    ("ivanov@example.com", "ivanov@example.com"),
+    ("", ""),
     (None, ""),
 ])
 def test_export_cells_are_formula_safe(value, cell):
@@ -80,5 +109,17 @@ def test_export_cells_are_formula_safe(value, cell):
 
 
 def test_formula_quote_is_removed_on_import():
-    table = read_table("Номер;Имя;Telegram\n101;'=1+1;'@ivanov\n", SUBSCRIBER_COLUMNS)
-    assert table.rows == [(2, ["101", "=1+1", "@ivanov"])]
+    table = read_table("Номер;Имя;Telegram\n101;'=1+1;'@ivanov\n'-2-3;''=x;'Иванов\n", SUBSCRIBER_COLUMNS)
+    assert table.rows == [(2, ["101", "=1+1", "@ivanov"]), (3, ["-2-3", "'=x", "'Иванов"])]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet=st.sampled_from("=+-@'\t\r \u00a0\uff1d\uff0dab1;\"\nЯ"), max_size=12))
+def test_export_then_import_gives_the_text_back(value):
+    """Whatever a cell holds, no spreadsheet formula leaves, and the import reads the same text."""
+    cell = _safe(value)
+    assert not cell.strip() or (cell[:1] not in FORMULA_START and cell.lstrip()[:1] not in FORMULA_START)
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerow(["101", cell])
+    table = read_table("Номер;Имя\r\n" + out.getvalue(), SUBSCRIBER_COLUMNS)
+    assert table.rows[0][1][1] == value.strip()

@@ -18,7 +18,8 @@ from .webhook_signing import example, signed_headers
 
 
 def fuzz(examples: int):
-    """Deterministic (CI-stable) runs; about 2,000 requests in all, some 15 s."""
+    """Deterministic (CI-stable) runs. With tests/test_api_fuzz.py some 5,000
+    requests in all (one per example), about half a minute on SQLite."""
     return settings(max_examples=examples, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -32,13 +33,25 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=8,
 )
+# JSON nested up to past Python's recursion limit (it once made a 500): closed
+# or not, arrays or objects, alone or as a field's value.
+deep_json = st.builds(
+    lambda depth, shape, closed: shape[0] * depth + shape[1] + (shape[2] * depth if closed else ""),
+    st.one_of(st.integers(1, 100), st.integers(900, 1100), st.integers(4000, 6000)),
+    st.sampled_from([("[", "", "]"), ('{"a":', "1", "}"), ('[{"id":', "2147483648", "}]")]),
+    st.booleans(),
+)
+deep_field = st.builds(lambda key, inner: '{"%s": %s}' % (key, inner), st.sampled_from(["id", "name", "from", "ids"]),
+                       deep_json)
+# Integers at and past the database's integer range (ids, counts).
+edge_ints = st.sampled_from([0, -1, 2**31 - 1, 2**31, 2**32, 2**63 - 1, 2**63, -2**63 - 1, 10**30, -10**30])
 phone_like = st.from_regex(r"\A[+8 ()\-0-9a-z*#]{0,24}\Z")
 time_like = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
     st.from_regex(r"\A\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?\Z"),
 )
 field_values = st.one_of(
-    json_values, phone_like, time_like,
+    json_values, phone_like, time_like, edge_ints,
     st.sampled_from(EVENT_TYPES + DIRECTIONS + ROUTINGS + RESULTS + ("anonymous", "", "101", "102")),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=200),
 )
@@ -57,7 +70,7 @@ def _post(client, body: bytes, headers: dict):
     return resp
 
 
-@fuzz(800)
+@fuzz(1000)
 @given(base=st.sampled_from(BASES), changes=st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=4),
        drop=st.sets(st.sampled_from(FIELDS), max_size=3), unique=st.integers(0, 10**12))
 def test_signed_mutated_events(app, client, base, changes, drop, unique):
@@ -76,9 +89,10 @@ def test_signed_mutated_events(app, client, base, changes, drop, unique):
         assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk))
 
 
-@fuzz(800)
+@fuzz(1000)
 @given(body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
-                      st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
+                      st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")),
+                      deep_json.map(str.encode), deep_field.map(str.encode)))
 def test_signed_random_bodies(client, body):
     try:
         headers = signed_headers(body, WEBHOOK_SECRET)

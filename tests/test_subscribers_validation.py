@@ -103,3 +103,30 @@ def test_partial_checks_only_given_fields():
     with pytest.raises(FieldErrors) as e:
         service.clean({"number": None}, partial=True)
     assert "number" in e.value.errors
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("\u202eвонавИ", "вонавИ"),
+    ("Ива\u200bнов\u2060", "Иванов"),
+    ("\ufeffИванов \u2066Иван\u2069", "Иванов Иван"),
+    ("<b>Иванов</b>\n", "<b>Иванов</b>\n"),  # as typed otherwise
+])
+def test_text_drops_format_characters(raw, expected):
+    assert f.text(raw, required=True, max_len=f.NAME_MAX) == expected
+
+
+def test_text_of_only_format_characters_is_missing():
+    with pytest.raises(f.FieldError, match="Заполните поле"):
+        f.text("\u202e\u200b\ufeff", required=True, max_len=f.NAME_MAX)
+    assert f.text("\u200b", required=False, max_len=f.NAME_MAX) == ""
+
+
+def test_length_is_counted_without_format_characters():
+    assert f.text("я" * f.NAME_MAX + "\u200b" * 50, required=True, max_len=f.NAME_MAX) == "я" * f.NAME_MAX
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Ива\u200bнов", "Иванов"), ("\u202e101", "101"), (" a\x00b ", "ab"), (None, ""),
+])
+def test_query_drops_control_and_format_characters(raw, expected):
+    assert f.query(raw) == expected

@@ -5,7 +5,9 @@ mark, employee, local time, multi-channel number, call-back link, voicemail
 duration); the channels only lay it out (email templates, Telegram HTML).
 Every string that came from outside (the PBX payload, the notebook, the
 employee card) is cleaned of control characters here, so a name can never
-break an email header; escaping for HTML is the layout's job.
+break an email header, and of invisible format characters (bidi overrides,
+zero-width spaces), so none can pose as another, even one stored before names
+were cleaned on input; escaping for HTML is the layout's job.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import select
 
 from notifier.services import settings
 from notifier.core import phones
+from notifier.core.text import strip_format
 from notifier.core.events import VOICEMAIL_RECEIVED
 from notifier.extensions import db
 from notifier.models import ContactNumber, Event, Subscriber
@@ -30,8 +33,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
 def clean(value: object, limit: int = 200) -> str:
-    """One line of text: control characters (CR/LF above all) become a space."""
-    text = _CONTROL.sub(" ", str(value or "")).strip()
+    """One line of visible text: control characters (CR/LF above all) become a
+    space, format characters (core.text) go."""
+    text = _CONTROL.sub(" ", strip_format(str(value or ""))).strip()
     return text[:limit]
 
 

@@ -13,6 +13,12 @@ while a lenient parse would silently drop notifications later. Decisions:
 - ``line`` is informational, kept as sent (a string of at most 64 characters),
   so a PBX's odd notation for it never costs a notification.
 - Integers must be JSON integers (not booleans, not 25.0), 0..2**31-1.
+- ``from`` and ``to`` lose invisible format characters (``core.text``) before
+  anything else: a number copied with a zero-width space still counts, and a
+  hidden caller's text («anonymous» plus a bidi override) can pose as nothing
+  in the log or a notification. Other text fields must be printable, which
+  refuses those characters outright (``id`` is the idempotency key: no
+  silent changes there).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from urllib.parse import urlsplit
 
 from notifier.core import phones
 from notifier.core.fielderrors import FieldErrors
+from notifier.core.text import strip_format
 
 CALL_ENDED = "call.ended"
 VOICEMAIL_RECEIVED = "voicemail.received"
@@ -153,6 +160,7 @@ class _Reader:
         if not isinstance(value, str):
             self.errors[key] = "must be a string"
             return "", None
+        value = strip_format(value)
         if len(value) > MAX_NUMBER:
             self.errors[key] = "not a phone number or extension"
             return "", None

@@ -24,8 +24,10 @@ from notifier.services import contacts as contacts_service
 from notifier.services import subscribers as subscribers_service
 
 MAX_ROWS = 5000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PHONE_LIKE = re.compile(r"\+?[\d\s()\-.]+(,\s*\+?[\d\s()\-.]+)*")  # one number or a list
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"):
+# = + - @ and a leading tab or CR. Also their full-width forms: Excel in East
+# Asian locales turns a typed «＝» into «=», and a quote too many costs nothing.
+FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 _NUMBER_SPLIT = re.compile(r"[,;\n]+")
 
 
@@ -95,10 +97,11 @@ def _header_key(cell: str) -> str:
 
 
 def _cell(value: str) -> str:
-    """A cell as typed, without the quote a formula-safe export put in front."""
+    """A cell as typed, without the quote a formula-safe export put in front
+    and without surrounding blanks (also those the quote kept from the edge)."""
     value = value.strip()
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_START:
-        return value[1:]
+    if value[:1] == "'" and _needs_quote(value[1:]):
+        return value[1:].strip()
     return value
 
 
@@ -333,12 +336,22 @@ def apply(plan: Plan) -> None:
 
 # -- export ---------------------------------------------------------------------
 
+def _needs_quote(text: str) -> bool:
+    """Whether the export puts a ' in front of ``text``: a spreadsheet would
+    take it for a formula (also after blanks an import may trim), or it starts
+    with quotes in front of one, which the import would otherwise take for
+    the export's quote. Phone numbers too: Excel computes «+7-902-385-52-70»
+    and «-2-3», and shows «+79023855270» as 7,9E+10."""
+    text = text.lstrip("'")
+    head = text.lstrip()[:1]  # blanks alone are no formula
+    return bool(head) and (text[0] in FORMULA_START or head in FORMULA_START)
+
+
 def _safe(value) -> str:
-    """A cell a spreadsheet will not run as a formula; numbers stay as they are."""
+    """A cell a spreadsheet shows as the text it is, never runs as a formula;
+    :func:`_cell` takes the quote off again on import."""
     text = _text(value)
-    if text.startswith(FORMULA_START) and not _PHONE_LIKE.fullmatch(text):
-        return "'" + text
-    return text
+    return "'" + text if _needs_quote(text) else text
 
 
 def _write(header: list[str], rows) -> bytes:

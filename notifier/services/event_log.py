@@ -26,14 +26,14 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import selectinload
 
 from notifier.core import phones, reasons
+from notifier.core.text import escape_format
 from notifier.extensions import db
-from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Subscriber
+from notifier.models import MAX_ID, Contact, ContactNumber, Decision, Delivery, Event, Subscriber
 from notifier.pbx import registry
 from notifier.services.subscriber_search import MAX_QUERY, matching
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-MAX_ID = 2**31 - 1  # an integer column: larger numbers would be a database error
 _NON_DIGITS = re.compile(r"\D+")
 
 
@@ -312,8 +312,10 @@ class Entry:
 
     @property
     def payload_text(self) -> str:
-        """The stored body as received, indented; escaped by the template like any text."""
-        return json.dumps(self.event.payload, ensure_ascii=False, indent=2)
+        """The stored body as received, indented; escaped by the template like any
+        text. Invisible format characters (a bidi override, a zero-width space)
+        are shown as their JSON escapes: the admin sees them instead of obeying them."""
+        return escape_format(json.dumps(self.event.payload, ensure_ascii=False, indent=2))
 
     @property
     def source_title(self) -> str | None:

@@ -3,7 +3,9 @@
 Pure functions: each takes what the admin sent and returns the value to store
 or raises :class:`FieldError` with a Russian message for the field. Text is
 stored as typed (HTML, quotes and newlines included; templates escape it),
-only surrounding blanks decide whether a field is empty.
+only surrounding blanks decide whether a field is empty. Invisible format
+characters (bidi overrides, zero-width spaces: ``core.text``) are dropped
+first, so no stored name can pose as another in the UI, an email or Telegram.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from notifier.core.phones import InvalidNumber, normalize
+from notifier.core.text import strip_format
 
 NAME_MAX = 200
 EMAIL_MAX = 254
@@ -28,11 +31,12 @@ class FieldError(ValueError):
 
 
 def text(value, *, required: bool, max_len: int, missing: str = "Заполните поле") -> str:
-    """A string as typed; blank counts as missing."""
+    """A string as typed, less format characters; blank counts as missing."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise FieldError("Должно быть строкой")
+    value = strip_format(value)
     if _CONTROL.search(value):
         raise FieldError("Недопустимый управляющий символ")
     if not value.strip():
@@ -46,8 +50,8 @@ def text(value, *, required: bool, max_len: int, missing: str = "Заполни�
 
 def query(value: str | None, max_len: int = 100) -> str:
     """A search box query without control characters (a NUL would make
-    PostgreSQL fail the whole query)."""
-    return _CONTROL.sub("", value or "").strip()[:max_len]
+    PostgreSQL fail the whole query) or format characters (stored names have none)."""
+    return strip_format(_CONTROL.sub("", value or "")).strip()[:max_len]
 
 
 def number(value) -> tuple[str, str]:

@@ -18,17 +18,12 @@ from notifier.core import phones
 from notifier.core.criteria import Criteria, criteria_to_json, merge_changes, parse_criteria, summary
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
-from notifier.models import Rule, Subscriber
+from notifier.models import Rule, Subscriber, valid_id
 from notifier.services.subscriber_search import matching
 from notifier.web.paging import PER_PAGE, Page, paginate
 
 MAX_SUBSCRIBERS = 500  # per create request
 MAX_IDS = 1000  # per bulk request
-MAX_ID = 2**31 - 1  # ids beyond a 4-byte integer exist nowhere; PostgreSQL would reject them
-
-
-def valid_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def stored(c: Criteria) -> dict:

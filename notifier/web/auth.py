@@ -119,9 +119,15 @@ def end_sessions(user: User) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    r"""Where to go after login: a path on this site, else the start page.
+
+    Refused: other sites and schemes («//host», «https://…», «javascript:»);
+    a backslash, which browsers read as «/» («/\host» is «//host»); and
+    anything not printable: CR/LF would split the Location header (a 500 at
+    best), and browsers drop tabs and newlines from URLs («/\t/host»)."""
+    if target and target.startswith("/") and target.isprintable() and "\\" not in target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("rules.index")
 

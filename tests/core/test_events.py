@@ -196,3 +196,21 @@ def test_fuzz_only_event_error(body):
     else:
         assert event.started_at.utcoffset() is not None
         assert event.callee is not None
+
+
+@pytest.mark.parametrize("raw, caller_raw, caller", [
+    ("+7 902\u200b 385-52-70", "+7 902 385-52-70", "+79023855270"),
+    ("\u202e101", "101", "101"),
+    ("anonymous\u202eИванов", "anonymousИванов", None),
+    ("\ufeff", "", None),
+])
+def test_numbers_drop_format_characters(raw, caller_raw, caller):
+    event = parse_event({**CALL, "from": raw, "to": "1\u200b02"})
+    assert (event.caller_raw, event.caller, event.callee_raw, event.callee) == (caller_raw, caller, "102", "102")
+
+
+@pytest.mark.parametrize("field", ["id", "call_id", "line"])
+def test_other_text_with_format_characters_is_refused(field):
+    with pytest.raises(FieldErrors) as err:
+        parse_event({**CALL, field: "x\u202ey"})
+    assert field in err.value.errors

@@ -157,6 +157,7 @@ def _rule(rule_id: int) -> Rule:
 
 
 def _bulk_rules(values: list[str]) -> list[Rule]:
+    """The checked rules that still exist; FieldErrors past service.MAX_IDS."""
     ids = _ids(values)
     if not ids:
         return []
@@ -195,7 +196,10 @@ def edit(rule_id: int):
 @bp.route("/rules/bulk-edit", methods=["GET", "POST"])
 def bulk_edit():
     source = request.args if request.method == "GET" else request.form
-    rules = _bulk_rules(source.getlist("ids"))
+    try:
+        rules = _bulk_rules(source.getlist("ids"))
+    except FieldErrors as exc:
+        return _refused(exc)
     if not rules:
         return _nothing_checked()
     action = url_for("rules.bulk_edit")
@@ -232,6 +236,16 @@ def _nothing_checked():
         return "", 204, htmx.headers(trigger={CHANGED: {"message": message}})
     flash(message, "error")
     return redirect(url_for("rules.index"))
+
+
+def _refused(exc: FieldErrors):
+    """A bulk request the service refuses as a whole (too many rules): 422 with
+    its message, in the list's status line (htmx) or on the page."""
+    message = "; ".join(exc.errors.values())
+    if _is_htmx():
+        return "", 422, {"HX-Reswap": "none", "HX-Trigger": _trigger(CHANGED, message)}
+    flash(message, "error")
+    return render_template("rules/index.html", **_listing()), 422
 
 
 @bp.get("/rules/subscriber-search")
@@ -371,7 +385,10 @@ def delete(rule_id: int):
 
 @bp.post("/rules/bulk-delete")
 def bulk_delete():
-    rules = _bulk_rules(request.form.getlist("ids"))
+    try:
+        rules = _bulk_rules(request.form.getlist("ids"))
+    except FieldErrors as exc:
+        return _refused(exc)
     if not rules:
         return _nothing_checked()
     return _delete(rules, url_for("rules.bulk_delete"))
