@@ -93,7 +93,7 @@ def test_button_sends_the_test_event_and_opens_it_in_the_log(app, auth_client, s
 
 
 @pytest.mark.parametrize("number, error", [
-    ("", "Укажите номер сотрудника"),
+    ("", "Укажите номер абонента"),
     ("999", "Сотрудника с таким номером нет"),
 ])
 def test_button_needs_an_employee(app, auth_client, number, error):

@@ -112,10 +112,10 @@ class TelegramTestForm(FlaskForm):
 
 
 class TestEventForm(FlaskForm):
-    number = StringField("Номер сотрудника", validators=[InputRequired("Укажите номер сотрудника, например 101"),
+    number = StringField("Номер абонента", validators=[InputRequired("Укажите номер абонента, например 101"),
                                                           Length(max=64, message="Не длиннее 64 символов")],
                          render_kw={"list": "test-event-numbers", "placeholder": "101"})
-    kind = SelectField("Событие", choices=[SelectChoice(test_event.MISSED, "Пропущенный звонок"),
+    kind = SelectField("Тип события", choices=[SelectChoice(test_event.MISSED, "Пропущенный звонок"),
                                            SelectChoice(test_event.VOICEMAIL, "Голосовая почта")],
                        default=test_event.MISSED)
 
