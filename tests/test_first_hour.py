@@ -34,7 +34,7 @@ def test_cli_send_test_event_goes_through_intake_and_the_worker_to_smtp(app, smt
     event = db.session.scalar(select(Event))
     assert event.event_id.startswith("test-") and event.type == "call.ended" and event.callee_key == "101"
     assert event.queued_at is not None  # stored and queued like a PBX's event
-    assert f"event {event.event_id} stored and queued: http://127.0.0.1:8000/log/{event.id}" in result.output
+    assert f"event {event.event_id} accepted (202): http://127.0.0.1:8000/log/{event.id}" in result.output
     assert "no employee" not in result.output
 
     run_worker()

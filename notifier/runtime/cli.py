@@ -46,7 +46,7 @@ def init_app(app: Flask) -> None:
         base = settings.public_url()
         with app.test_request_context(base_url=base):
             link = url_for("log.detail", pk=outcome.event_pk, _external=True)
-        click.echo(f"event {outcome.answer['id']} stored and queued: {link}")
+        click.echo(f"event {outcome.answer['id']} accepted ({outcome.status}): {link}")
         if outcome.employee is None:
             click.echo(f"note: no employee has the number {to}; «Журнал» will say so (add one in «Абоненты»)")
         click.echo("the worker (make run, or worker.py) decides and sends; open the link to see what happened")
