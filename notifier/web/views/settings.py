@@ -2,8 +2,9 @@
 adapters' cards, views.pbx, and the JSON webhook), API tokens.
 
 Values from the environment win and are shown read-only; secrets are shown
-back only masked (a new webhook secret or API token is shown once, in the
-answer to the POST that made it, never through the session or a redirect).
+back only masked (a new API token is shown once, in the answer to the POST
+that made it, never through the session or a redirect). The webhook secret is
+the admin's own, to paste into the PBX: «Показать» (a POST) renders it whole.
 """
 from __future__ import annotations
 
