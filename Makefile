@@ -55,8 +55,9 @@ bench: $(VENV)/.dev
 	@command -v wrk >/dev/null || echo "* wrk is not installed: intake will be measured with a slower Python load generator (Debian: apt-get install -y wrk)"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+## The web process alone (development server), on HOST:PORT like `make run`.
 web: $(VENV)/.runtime
-	$(BIN)/flask --app app run --port 8000
+	$(BIN)/flask --app app run --host "$${HOST:-127.0.0.1}" --port "$${PORT:-8000}"
 
 worker: $(VENV)/.runtime
 	$(BIN)/python worker.py

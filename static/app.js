@@ -33,3 +33,9 @@ document.addEventListener("click", function (event) {
     done();
   }
 });
+
+// A link to a collapsed card (/settings/#webhook) opens it.
+document.addEventListener("DOMContentLoaded", function () {
+  var target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  if (target && target.tagName === "DETAILS") target.open = true;
+});

@@ -60,7 +60,7 @@ def test_forms_need_csrf(app, client, admin):
 
 
 def test_every_ui_page_requires_login(app, client, admin):
-    public = {"auth.login", "auth.setup", "auth.no_admin", "static", "health"}
+    public = {"auth.login", "auth.setup", "auth.no_admin", "static", "health", "favicon"}
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public or rule.endpoint.startswith("api.") or "GET" not in rule.methods:

@@ -60,7 +60,7 @@ def test_why_not_notified(client, api_headers, logged):
 def test_ids_with_slashes_and_spaces_and_unknown_ids(client, api_headers, logged):
     resp = client.get("/api/v1/events/evt/0003%20with%20spaces", headers=api_headers)
     assert resp.status_code == 200 and resp.json["caller"]["hidden"] is True
-    assert resp.json["decisions"][0]["reason_text"] == "Абонент положил трубку до окончания ожидания"
+    assert resp.json["decisions"][0]["reason_text"] == "Звонящий положил трубку до окончания ожидания"
     pk = resp.json["pk"]
     for unknown in ("nope", str(pk), "evt-0001%00", "x" * 300):
         resp = client.get(f"/api/v1/events/{unknown}", headers=api_headers)

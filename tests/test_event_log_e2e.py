@@ -25,7 +25,7 @@ def received(app, client, run_worker):
 @pytest.mark.parametrize("event_id, notified, reason, text", [
     ("evt-0001", True, "notify", "Событие подходит под правило сотрудника"),
     ("evt-0002", False, "outside_work_hours", "Вне рабочего времени"),  # a Saturday
-    ("evt-0003", False, "caller_hangup", "Абонент положил трубку до окончания ожидания"),
+    ("evt-0003", False, "caller_hangup", "Звонящий положил трубку до окончания ожидания"),
     ("evt-0004", False, "type_not_selected", "Правила абонента не включают этот тип уведомлений"),
 ])
 def test_each_example_says_whom_it_considered_and_why(client, api_headers, received, event_id, notified, reason,
@@ -47,7 +47,7 @@ def test_each_example_says_whom_it_considered_and_why(client, api_headers, recei
 
 def test_the_page_shows_the_same(auth_client, received):
     html = auth_client.get("/log/").get_data(as_text=True)
-    for text in ("Вне рабочего времени", "Абонент положил трубку до окончания ожидания",
+    for text in ("Вне рабочего времени", "Звонящий положил трубку до окончания ожидания",
                  "Правила абонента не включают этот тип уведомлений", "ООО Ромашка", "+7 902 385-52-80"):
         assert text in html
     html = auth_client.get("/log/?status=not_notified&caller=89023855270").get_data(as_text=True)

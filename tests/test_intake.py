@@ -3,6 +3,7 @@ idempotency (also under concurrency) and the outbox promise when Redis is down."
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from datetime import timedelta
@@ -345,3 +346,38 @@ def test_redis_down_at_intake_then_sweep_queues_and_worker_processes(app, client
     event = db.session.get(Event, pk)
     assert event.processed_at is not None
     assert db.session.scalar(select(Decision.reason).where(Decision.event_id == pk)) == "unknown_subscriber"
+
+
+# --------------------------------------------------------------------------- one language per audience
+
+CYRILLIC = re.compile("[А-Яа-яЁё]")
+
+
+@pytest.mark.parametrize("case", ["unsigned", "wrong_signature", "not_json", "not_utf8", "wrong_type", "too_big", "invalid_fields"])
+def test_webhook_answers_are_english_for_the_integrator(client, case):
+    """docs/events.md «Responses»: every 4xx of the webhook speaks the integrator's language (English)."""
+    body = body_of(example("missed-internal"))
+    headers = signed_headers(body, WEBHOOK_SECRET)
+    if case == "unsigned":
+        headers = {"Content-Type": "application/json"}
+    elif case == "wrong_signature":
+        headers = signed_headers(body, OTHER_SECRET)
+    elif case == "not_json":
+        body = b"[1]"
+        headers = signed_headers(body, WEBHOOK_SECRET)
+    elif case == "not_utf8":
+        body = b'{"id": "\xff"}'
+        headers = signed_headers(b"{}", WEBHOOK_SECRET)
+    elif case == "wrong_type":
+        headers["Content-Type"] = "text/plain"
+    elif case == "too_big":
+        body = body_of(dict(example("missed-internal"), padding="x" * MAX_BODY))
+    elif case == "invalid_fields":
+        body = body_of(dict(example("missed-internal"), to="", result="maybe"))
+        headers = signed_headers(body, WEBHOOK_SECRET)
+    resp = post_raw(client, body, headers)
+    assert 400 <= resp.status_code < 500
+    text = json.dumps(resp.get_json(), ensure_ascii=False)
+    assert not CYRILLIC.search(text), text
+    if case == "wrong_signature":
+        assert resp.get_json() == {"error": "signature or timestamp invalid (No matching signature found)"}

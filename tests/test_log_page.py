@@ -61,7 +61,7 @@ def test_list_shows_time_caller_employee_decision_and_deliveries(auth_client, lo
     assert "10:15:03" in html  # 07:15:03 UTC in Europe/Moscow
     assert "+7 902 385-52-70" in html and "ООО Ромашка" in html and "VIP" in html
     assert "Иванов Иван" in html and "Петрова Анна" in html
-    assert "Абонент положил трубку до окончания ожидания" in html
+    assert "Звонящий положил трубку до окончания ожидания" in html
     assert "Уведомление отправлено" in html and "Ошибка доставки" in html and "Без уведомления" in html
     assert "Email: ошибка" in html and "Telegram: пропущено" in html
     assert f'href="/log/{logged["bad"]}"' in html

@@ -128,7 +128,8 @@ def test_dialog_fragment_and_bot_hint(app, auth_client, people):
                   "Указанные номера", "VIP-номера", "Номеров еще нет",
                   "Уведомления будут отправлять на e-mail и в telegram выбранных сотрудников."):
         assert label in html, label
-    assert "Telegram-бот не подключён" in html and "/settings/#telegram" in html
+    # neither SMTP nor the bot: the dialog says nothing would be sent (tests/test_first_hour.py has every case)
+    assert "ничего не будет отправлено" in html and "/settings/#mail" in html
     app.config["TELEGRAM_BOT_TOKEN"] = "123:abc"  # a token from the environment, the name not known yet
     html = auth_client.get("/rules/new", headers=HTMX).get_data(as_text=True)
     assert "Telegram-бот не подключён" not in html and "чат-бота компании" in html

@@ -74,6 +74,9 @@ class Answer:
 
 
 def _error(status: int, message: str) -> Answer:
+    """The webhook answers its sender (the PBX integrator) in English, like the
+    422 field messages of core.events and the signature library's reasons:
+    one language per audience (docs/events.md «Responses»)."""
     return Answer(status, {"error": message})
 
 
@@ -122,17 +125,17 @@ def _signature_error(text: str, headers) -> str | None:
     """None when the Standard Webhooks signature holds, else why not."""
     wanted = {name: headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
     if not all(wanted.values()):
-        return "нет заголовков подписи webhook-id, webhook-timestamp, webhook-signature"
+        return "missing signature headers: webhook-id, webhook-timestamp, webhook-signature"
     try:
         verifier = _verifier()
     except Exception:  # a malformed WEBHOOK_SECRET: the admin must fix it, the PBX retries
         log.exception("the webhook secret cannot be used")
-        return "секрет вебхука на сервере неверен"
+        return "the server's webhook secret is invalid (WEBHOOK_SECRET): ask the admin"
     try:
         verifier.verify(text, wanted, json_parse=False)
     except Exception as err:  # WebhookVerificationError, or the library tripping on garbage
         reason = str(err) if isinstance(err, WebhookVerificationError) else "malformed signature"
-        return f"подпись или время запроса неверны ({reason})"
+        return f"signature or timestamp invalid ({reason})"
     return None
 
 
@@ -221,7 +224,7 @@ def accept(events: Sequence[dict], source: str | None = None, raw: dict | None =
                 results.append((call.id, "accepted"))
     except OperationalError:
         log.exception("cannot store event %s", call.id)
-        raise Rejected(_error(503, "база данных недоступна, повторите позже")) from None
+        raise Rejected(_error(503, "database unavailable, retry later")) from None
     finally:
         _queue(stored)
     return results
@@ -241,21 +244,21 @@ def receive(request: Request) -> Answer:
     """Everything ``POST /api/v1/events`` does; never raises for any input."""
     body = read_body(request)
     if body is None:
-        return _error(413, f"тело запроса больше {MAX_BODY // 1024} КиБ")
+        return _error(413, f"body larger than {MAX_BODY // 1024} KiB")
     if request.mimetype != "application/json":
-        return _error(415, "нужен Content-Type: application/json")
+        return _error(415, "Content-Type must be application/json")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None
     if text is None:
-        return _error(400, "тело запроса не в UTF-8, это не JSON")
+        return _error(400, "body is not UTF-8, so not JSON")
     problem = _signature_error(text, request.headers)
     if problem:
         return _error(401, problem)
     data = decode_json(body, text)
     if data is None:
-        return _error(400, "тело запроса должно быть JSON-объектом")
+        return _error(400, "body must be a JSON object")
     try:
         [(event_id, status)] = accept([data])
     except Rejected as err:

@@ -72,6 +72,11 @@ def by_key(key: str) -> Subscriber | None:
     return db.session.scalar(select(Subscriber).where(Subscriber.number_key == key))
 
 
+def numbers_for_choice(limit: int = 200) -> list[Subscriber]:
+    """The first employees by number, to suggest in a number field (a datalist)."""
+    return list(db.session.scalars(select(Subscriber).order_by(Subscriber.number_key).limit(limit)))
+
+
 def _check_unique(values: dict, current: Subscriber | None) -> None:
     key = values.get("number_key")
     if key is None:

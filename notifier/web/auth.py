@@ -27,7 +27,7 @@ from notifier.web.security import LoginThrottle, hash_password, token_digest, ve
 
 bp = Blueprint("auth", __name__)
 
-PUBLIC = {"auth.login", "auth.setup", "auth.no_admin", "static", "health"}
+PUBLIC = {"auth.login", "auth.setup", "auth.no_admin", "static", "health", "favicon"}
 SETUP_KEY = "setup_token"
 SETUP_TTL = timedelta(days=1)
 PRODUCT_WORDS = ("notifier", "уведомления", "атс", "admin", "администратор")
@@ -254,6 +254,12 @@ def _require_login():
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(_require_login)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico on every page whatever base.html links;
+        answered from static/ (public, cached) instead of a 404 in every log."""
+        return current_app.send_static_file("favicon.ico")
 
     @app.get("/health")
     def health():

@@ -53,7 +53,7 @@ def test_filter_open_an_event_and_see_reasons_and_deliveries(events, admin_page,
     page.get_by_label("Звонящий").fill("")
     page.get_by_label("Статус").select_option(label="Без уведомления")
     expect(rows).to_have_count(2, timeout=10_000)
-    assert "Абонент положил трубку" in page.locator("#log-results").inner_text()
+    assert "Звонящий положил трубку" in page.locator("#log-results").inner_text()
     page.get_by_label("Статус").select_option(label="Ошибка доставки")
     expect(rows).to_have_count(1, timeout=10_000)
 

@@ -9,7 +9,7 @@ from notifier.models import DELIVERY_STATUSES
 @pytest.mark.parametrize("code, result, text", [
     ("notify", None, "Событие подходит под правило сотрудника"),
     ("outgoing", "no_answer", "Исходящий звонок сотрудника: о нём не уведомляют"),
-    ("caller_hangup", "caller_hangup", "Абонент положил трубку до окончания ожидания"),
+    ("caller_hangup", "caller_hangup", "Звонящий положил трубку до окончания ожидания"),
     ("not_missed", "answered", "Вызов был принят"),
     ("not_missed", "answered_elsewhere", "Вызов принят на другом номере"),
     ("not_missed", "busy", "Абонент был занят"),

@@ -366,6 +366,7 @@ def _show(dialog: Dialog, status: int = 200):
     """htmx: the dialog (GET) or its form (POST); else the page with the dialog open."""
     telegram = settings.telegram()
     ctx = {"d": dialog, "v": dialog.values, "errors": dialog.errors, "telegram": telegram,
+           "mail_configured": settings.mail().configured,
            "weekday_names": WEEKDAY_NAMES, "chosen": {s.id for s in dialog.subscribers},
            "results": dialog.results, "search_q": dialog.values["q"]}
     if htmx.is_request():

@@ -2,8 +2,9 @@
 adapters' cards, views.pbx, and the JSON webhook), API tokens.
 
 Values from the environment win and are shown read-only; secrets are shown
-back only masked (a new webhook secret or API token is shown once, in the
-answer to the POST that made it, never through the session or a redirect).
+back only masked (a new API token is shown once, in the answer to the POST
+that made it, never through the session or a redirect). The webhook secret is
+the admin's own, to paste into the PBX: «Показать» (a POST) renders it whole.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from notifier.channels import checks as channel_checks
-from notifier.services import api_tokens, event_log, settings
+from notifier.core import addresses, phones
+from notifier.services import api_tokens, event_log, settings, test_event
 from notifier.services import subscribers as subscriber_service
 from notifier.extensions import db
 from notifier.web.views import pbx as pbx_views
@@ -108,6 +110,20 @@ class TelegramTestForm(FlaskForm):
     def validate_subscriber(self, field):
         if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError("Выберите сотрудника, подключившего Telegram")
+
+
+class TestEventForm(FlaskForm):
+    number = StringField("Номер абонента", validators=[InputRequired("Укажите номер абонента, например 101"),
+                                                          Length(max=64, message="Не длиннее 64 символов")],
+                         render_kw={"list": "test-event-numbers", "placeholder": "101"})
+    kind = SelectField("Тип события", choices=[SelectChoice(test_event.MISSED, "Пропущенный звонок"),
+                                           SelectChoice(test_event.VOICEMAIL, "Голосовая почта")],
+                       default=test_event.MISSED)
+
+    def validate_number(self, field):
+        key = phones.normalize(field.data)
+        if not key or subscriber_service.by_key(key) is None:
+            raise ValidationError("Сотрудника с таким номером нет: добавьте его в разделе «Абоненты»")
 
 
 class TokenForm(FlaskForm):
@@ -237,6 +253,30 @@ def regenerate_secret():
     return _page(new_secret=settings.regenerate_webhook_secret())
 
 
+@bp.post("/webhook/secret/show")
+def show_secret():
+    """The whole secret, on demand (a POST: never in a URL, a link preview or
+    the page by default); the page is not cached (security: no-store)."""
+    return _page(shown_secret=settings.webhook_secret())
+
+
+@bp.post("/webhook/test-event")
+def send_test_event():
+    """«Отправить тестовое событие»: signed and taken in like a PBX's (services.test_event),
+    then the event in «Журнал», where the worker's decision and deliveries appear."""
+    form = TestEventForm(prefix="testevent")
+    if not form.validate():
+        return _page(test_event_form=form), 422
+    outcome = test_event.send(form.number.data, form.kind.data)
+    if outcome.event_pk is None:
+        answer = json.dumps(outcome.answer, ensure_ascii=False)
+        flash(f"Тестовое событие не принято ({outcome.status}): {answer}", "error")
+        return redirect(url_for("settings.index") + "#webhook")
+    flash(f"Тестовое событие {outcome.answer['id']} принято и поставлено в очередь. "
+          "Решение и отправки появятся ниже, когда его обработает worker (обновите страницу).", "success")
+    return redirect(url_for("log.detail", pk=outcome.event_pk))
+
+
 # -- API tokens -----------------------------------------------------------------
 
 @bp.post("/tokens")
@@ -299,7 +339,10 @@ def _page(**ctx):
         telegram_test_form=telegram_test_form,
         events_url=events_url, secret_masked=mask(secret, head=10),
         secret_from_env=bool(current_app.config.get("WEBHOOK_SECRET_FROM_ENV")),
-        example=_example(events_url, ctx.get("new_secret")),
+        example=_example(events_url, ctx.get("new_secret") or ctx.get("shown_secret")),
+        test_event_form=ctx.pop("test_event_form", None) or TestEventForm(formdata=None, prefix="testevent"),
+        test_event_numbers=subscriber_service.numbers_for_choice(),
+        events_url_local=addresses.is_loopback_url(events_url),
         last_event_at=event_log.last_received_at(),
         tokens=api_tokens.active(), env_api_token=bool(current_app.config.get("API_TOKEN")),
         token_form=ctx.pop("token_form", None) or TokenForm(formdata=None, prefix="token"),
