@@ -197,7 +197,8 @@ class Stack:
             if self.web.poll() is not None:
                 raise RuntimeError(f"gunicorn exited; see {log.name}")
             try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                # 503 too: /health also judges the workers, which may start later
+                if requests.get(self.url + "/health", timeout=1).status_code in (200, 503):
                     # every gunicorn worker imports the app itself; give them a moment
                     time.sleep(0.5 + 0.2 * self.web_workers)
                     return self.url

@@ -18,14 +18,15 @@ from bench.servers import free_port  # one free-port helper for bench and tests
 from .conftest import ROOT
 
 
-def wait_until_serving(url: str, proc: subprocess.Popen, output: Callable[[], str], timeout: float = 90) -> None:
-    """Until ``url`` answers 200; fails with the process's output if it exits first."""
+def wait_until_serving(url: str, proc: subprocess.Popen, output: Callable[[], str], timeout: float = 90,
+                       statuses: tuple[int, ...] = (200,)) -> None:
+    """Until ``url`` answers with one of ``statuses``; fails with the process's output if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"exited with {proc.returncode}:\n{output()}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=2).status_code in statuses:
                 return
         except requests.RequestException:
             pass

@@ -36,6 +36,11 @@ def _timed(call) -> tuple[float, requests.Response]:
     return time.monotonic() - start, resp
 
 
+# Only the web process runs here (no worker), so /health says 503 «down»: the
+# point is that it answers at all, and quickly.
+ANSWERED = (200, 503)
+
+
 def _answers(base, webhook, until: float) -> list[float]:
     """Seconds each /health and signed webhook took (new connections, as a PBX
     makes them), asked in turn until ``until`` (and at least 5 times each); each
@@ -43,7 +48,7 @@ def _answers(base, webhook, until: float) -> list[float]:
     times = []
     while len(times) < 10 or time.monotonic() < until:
         took, resp = _timed(lambda: requests.get(base + "/health", timeout=5))
-        assert resp.status_code == 200
+        assert resp.status_code in ANSWERED, resp.text
         times.append(took)
         took, resp = _timed(webhook)
         assert resp.status_code == 202, resp.text
@@ -67,7 +72,7 @@ def test_stalled_clients_do_not_starve_health_or_the_webhook(app, admin, redis_u
             return requests.post(base + "/api/v1/events", data=body, headers=signed_headers(body, WEBHOOK_SECRET), timeout=5)
 
         try:
-            wait_until_serving(base + "/health", web, file_text(log))
+            wait_until_serving(base + "/health", web, file_text(log), statuses=ANSWERED)
             for _ in range(4):  # both processes up, the first webhook's connections made
                 assert webhook().status_code == 202
             # Half announce a 1000-byte login form and stop; half stop inside their headers.

@@ -6,6 +6,7 @@ new pages are therefore protected without anyone remembering a decorator.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -263,7 +264,14 @@ def init_app(app: Flask) -> None:
 
     @app.get("/health")
     def health():
-        return {"status": "ok"}
+        """Unauthenticated, for probes (Docker HEALTHCHECK, monitoring): 503 when notifications cannot flow."""
+        from notifier.services import health as health_service
+
+        body, code = health_service.report()
+        resp = current_app.response_class(json.dumps(body, ensure_ascii=False), status=code,
+                                          mimetype="application/json")
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @app.context_processor
     def _user():
