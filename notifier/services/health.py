@@ -96,6 +96,20 @@ def _worker_beats(redis) -> tuple[list[datetime | None], bool, float | None]:
     return parsed, bool(poller_lock), ami_at
 
 
+def live_workers(now: datetime | None = None) -> int | None:
+    """How many RQ workers beat recently; None when Redis cannot be asked (for the header)."""
+    now = now or _now()
+    try:
+        beats, _, _ = _worker_beats(get_redis())
+    except RedisError:
+        return None
+    return _fresh(beats, now)
+
+
+def _fresh(beats: list[datetime | None], now: datetime) -> int:
+    return sum(1 for b in beats if core.alive(core.freshest_age([b], now), core.WORKER_STALE_SECONDS))
+
+
 def report(now: datetime | None = None) -> tuple[dict, int]:
     """The JSON ``/health`` answers and its HTTP status."""
     now = now or _now()
@@ -115,7 +129,7 @@ def report(now: datetime | None = None) -> tuple[dict, int]:
         checks["worker"] = {"ok": False, "error": "неизвестно: Redis недоступен"}
     else:
         age = core.freshest_age(beats, now)
-        fresh = sum(1 for b in beats if core.alive(core.freshest_age([b], now), core.WORKER_STALE_SECONDS))
+        fresh = _fresh(beats, now)
         checks["worker"] = {"ok": fresh > 0, "workers": fresh,
                             "last_heartbeat_seconds_ago": None if age is None else round(age)}
         if not fresh:
