@@ -27,7 +27,7 @@ def _item(glance: str, name: str) -> str:
 
 
 def test_fresh_install_says_what_is_missing(auth_client):
-    glance = _glance(auth_client.get("/rules/").get_data(as_text=True))
+    glance = _glance(auth_client.get("/").get_data(as_text=True))
     assert _item(glance, "Обработчик") == ("/settings/", "bad", "не запущен")
     assert _item(glance, "Почта") == ("/settings/#mail", "warn", "не настроено")
     assert _item(glance, "Telegram") == ("/settings/#telegram", "", "не настроено")

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from notifier.services import onboarding
 from notifier.services import rules as service
 from notifier.services import settings
 from notifier.services import subscribers as subscriber_service
@@ -64,7 +65,7 @@ def _listing() -> dict:
     subscriber = subscriber_service.get(_int(request.args.get("subscriber"), 0) or 0)
     page = service.list_page(q, request.args.get("page"), subscriber_id=subscriber.id if subscriber else None)
     return {"p": page, "q": q, "subscriber": subscriber, "total_all": service.count_all(),
-            "summary": service.rule_summary,
+            "summary": service.rule_summary, "checklist": onboarding.checklist,
             # The list's filters, carried by its page links.
             "list_args": {"q": q or None, "subscriber": subscriber.id if subscriber else None}}
 
