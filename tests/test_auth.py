@@ -428,3 +428,11 @@ def test_throttling_goes_on_in_process_while_redis_is_down(app, client, admin, t
     finally:
         for key in LoginThrottle.keys(ADMIN_EMAIL, addr):
             LoginThrottle._local.pop(key, None)
+
+
+def test_cli_setup_link_uses_public_url(app):
+    """In a container HOST is 0.0.0.0: the link must name the address a browser reaches (issue 14, item 9)."""
+    app.config["PUBLIC_URL"] = "https://pbx-notify.example.ru"
+    result = app.test_cli_runner().invoke(args=["setup-link"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("https://pbx-notify.example.ru/setup/")

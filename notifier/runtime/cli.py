@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 
 from notifier.core import passwords
 from notifier.services import settings, test_event
@@ -26,10 +26,12 @@ def init_app(app: Flask) -> None:
         click.echo(f"admin {user.email} is ready")
 
     @app.cli.command("setup-link")
-    @click.option("--base-url", default="http://127.0.0.1:8000")
-    def setup_link(base_url: str):
+    @click.option("--base-url", default=None, help="default: PUBLIC_URL, else http://127.0.0.1:PORT")
+    def setup_link(base_url: str | None):
         """Print a fresh one-time setup link (only while no admin exists)."""
-        link = new_setup_link(base_url)
+        from notifier.runtime.launcher import setup_base_url
+
+        link = new_setup_link(base_url or setup_base_url(current_app))
         click.echo(link or "an admin exists already: log in, or use create-admin to reset a password")
 
     @app.cli.command("send-test-event")

@@ -43,13 +43,20 @@ def _prepare(app) -> str | None:
 
     from notifier.web.auth import new_setup_link
 
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
-    public = os.environ.get("PUBLIC_URL") or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     with app.app_context():
         upgrade()
         print(f"* database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]} (migrations applied)", flush=True)
-        return new_setup_link(public)
+        return new_setup_link(setup_base_url(app))
+
+
+def setup_base_url(app) -> str:
+    """Where the setup link points: PUBLIC_URL when set (a container's 0.0.0.0
+    means nothing to a browser elsewhere), else this machine's HOST and PORT."""
+    if app.config.get("PUBLIC_URL"):
+        return app.config["PUBLIC_URL"]
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
 
 def _commands() -> dict[str, list[str]]:
