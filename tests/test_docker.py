@@ -12,8 +12,6 @@ import shlex
 import stat
 import subprocess
 
-import pytest
-
 from notifier.runtime.launcher import STOP_TIMEOUT
 
 from .conftest import ROOT
@@ -149,8 +147,8 @@ def _subset_yaml(text: str) -> dict:
     """Block maps, "- item" lists, JSON-style flow lists and double-quoted strings,
     plus one anchor (&name on a top-level key) merged with "<<: *name". Anything
     else fails loudly."""
-    lines = [(len(l) - len(l.lstrip(" ")), l.strip()) for l in text.splitlines()
-             if l.strip() and not l.lstrip().startswith("#")]
+    lines = [(len(ln) - len(ln.lstrip(" ")), ln.strip()) for ln in text.splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
     anchors: dict[str, dict] = {}
 
     def block(i: int, indent: int):
