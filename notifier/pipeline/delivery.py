@@ -123,6 +123,46 @@ def retry(delivery_id: int) -> bool:
     return True
 
 
+# «Отправить» for a skipped delivery (the channel was not set up yet, the employee
+# had no address): offered for events this recent, so a channel configured today
+# does not flood anyone with last month's missed calls.
+SEND_SKIPPED_WITHIN = timedelta(days=3)
+
+
+def sendable_now(row: Delivery, now: datetime) -> bool:
+    """A skipped delivery of a recent event that the channel could now send."""
+    if row.status != "skipped" or row.event is None or now - row.event.received_at > SEND_SKIPPED_WITHIN:
+        return False
+    channel = channels.get(row.channel)
+    subscriber = db.session.get(Subscriber, row.subscriber_id) if row.subscriber_id else None
+    return channel is not None and subscriber is not None and channel.unavailable(subscriber) is None
+
+
+def send_skipped(delivery_id: int) -> bool:
+    """«Отправить»: a sendable skipped delivery goes to pending and is queued now.
+
+    False when it is not skipped (any more), its event is too old, or the
+    channel still cannot reach the employee. The send itself decides again."""
+    now = utcnow()
+    row = db.session.get(Delivery, delivery_id)
+    if row is None or not sendable_now(row, now):
+        db.session.rollback()
+        return False
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "skipped")
+        .values(status="pending", next_attempt_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    if result.rowcount != 1:
+        return False
+    try:
+        _enqueue(get_queue(), [delivery_id], replace=frozenset({"scheduled", "started"}))
+    except Exception as exc:  # the row is pending: the sweep queues it
+        log.warning("could not queue delivery %s (%s); the sweep will retry", delivery_id, exc)
+    return True
+
+
 def requeue_stale(now: datetime | None = None) -> int:
     """For the outbox sweep: queue open deliveries whose job was lost; returns how many.
 

@@ -237,6 +237,16 @@ class DeliveryView:
     def can_retry(self) -> bool:
         return self.row.status == reasons.FAILED
 
+    @property
+    def can_send(self) -> bool:
+        """«Отправить»: skipped, a recent event, and the channel now works for the employee."""
+        if self.row.status != reasons.SKIPPED:
+            return False
+        from notifier.models import utcnow
+        from notifier.pipeline import delivery
+
+        return delivery.sendable_now(self.row, utcnow())
+
     def to_json(self) -> dict:
         d = self.row
         return {

@@ -64,3 +64,23 @@ def retry(delivery_id: int):
         return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
     flash(message, kind)
     return redirect(url_for("log.detail", pk=event_pk), 303)
+
+
+@bp.post("/deliveries/<int:delivery_id>/send")
+def send(delivery_id: int):
+    """«Отправить» for a delivery skipped because the channel was not ready (issue 14, item 7)."""
+    row = db.session.get(Delivery, delivery_id) if delivery_id <= event_log.MAX_ID else None
+    if row is None:
+        abort(404, "Такого уведомления нет.")
+    event_pk = row.event_id
+    if delivery.send_skipped(delivery_id):
+        message, kind = "Уведомление поставлено в очередь на отправку.", "success"
+    else:
+        message, kind = ("Отправить нельзя: уведомление не пропущено, событие старше "
+                         f"{delivery.SEND_SKIPPED_WITHIN.days} дней или канал всё ещё не может его доставить."), "error"
+    db.session.expire_all()
+    if _htmx_target() == DETAIL_ID:
+        entry = event_log.by_pk(event_pk)
+        return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
+    flash(message, kind)
+    return redirect(url_for("log.detail", pk=event_pk), 303)
