@@ -69,7 +69,7 @@ def retry(delivery_id: int):
 @bp.post("/deliveries/<int:delivery_id>/send")
 def send(delivery_id: int):
     """«Отправить» for a delivery skipped because the channel was not ready (issue 14, item 7)."""
-    row = db.session.get(Delivery, delivery_id) if delivery_id <= event_log.MAX_ID else None
+    row = db.session.get(Delivery, delivery_id)
     if row is None:
         abort(404, "Такого уведомления нет.")
     event_pk = row.event_id
@@ -79,7 +79,7 @@ def send(delivery_id: int):
         message, kind = ("Отправить нельзя: уведомление не пропущено, событие старше "
                          f"{delivery.SEND_SKIPPED_WITHIN.days} дней или канал всё ещё не может его доставить."), "error"
     db.session.expire_all()
-    if _htmx_target() == DETAIL_ID:
+    if htmx.target() == DETAIL_ID:
         entry = event_log.by_pk(event_pk)
         return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
     flash(message, kind)
