@@ -14,7 +14,7 @@ import pytest
 from notifier.extensions import db
 from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.runtime.redis_conn import get_redis
-from notifier.services import health, settings
+from notifier.services import settings
 from notifier.telegram.poller import LOCK_KEY
 
 from . import factories
@@ -122,15 +122,29 @@ def test_telegram_poller_matters_only_when_a_bot_polls(app, client, fake_telegra
         "configured": True, "mode": "polling", "ok": True}
 
 
-def test_ami_heartbeat_when_asterisk_is_configured(app, client):
+def test_ami_connection_when_asterisk_is_configured(app, client):
+    """The listener's own status key: "connected" (short TTL, rewritten while up) or not."""
+    import json
+
+    from notifier.pbx import asterisk
+    from notifier.pipeline import asterisk_listener
+
     _pretend_worker_alive()
-    settings.put(settings.PBX_KEY, {health.AMI_URL_KEY: "ami://user:secret@pbx.local:5038"})
+    settings.save_pbx_credentials({asterisk.URL_KEY: "ami://user:secret@pbx.local:5038"})
     db.session.commit()
-    resp = client.get("/health")
-    assert resp.status_code == 503 and resp.get_json()["checks"]["ami"]["ok"] is False
-    assert "secret" not in resp.get_data(as_text=True)
-    get_redis().set(health.AMI_HEARTBEAT_KEY, str(time.time()), ex=30)
+    resp = client.get("/health")  # no worker has written a status: not connected
+    assert resp.status_code == 503 and resp.get_json()["checks"]["ami"] == {
+        "configured": True, "ok": False, "state": "unknown", "error": "нет соединения с Asterisk (AMI)"}
+    r = get_redis()
+
+    def status(state):
+        r.set(asterisk_listener.STATUS_KEY, json.dumps({"state": state, "detail": "Asterisk Call Manager/5.0",
+                                                        "target": "user@pbx.local:5038"}), ex=15)
+
+    status(asterisk_listener.CONNECTED)
     resp = client.get("/health")
     assert resp.status_code == 200 and resp.get_json()["checks"]["ami"]["ok"] is True
-    get_redis().set(health.AMI_HEARTBEAT_KEY, str(time.time() - 600), ex=30)  # frozen client
-    assert client.get("/health").status_code == 503
+    assert "pbx.local" not in resp.get_data(as_text=True) and "secret" not in resp.get_data(as_text=True)
+    status(asterisk_listener.REFUSED)  # bad credentials
+    resp = client.get("/health")
+    assert resp.status_code == 503 and resp.get_json()["checks"]["ami"]["state"] == "bad_auth"

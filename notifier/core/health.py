@@ -16,8 +16,6 @@ from datetime import datetime
 # notifier.pipeline.worker.MAINTENANCE_INTERVAL) and every 5 s while a job runs.
 # Four missed beats: the worker is gone (killed, frozen) even if its key lingers.
 WORKER_STALE_SECONDS = 60
-# The AMI client refreshes its heartbeat key at least this often while connected.
-AMI_STALE_SECONDS = 60
 
 CRITICAL = ("database", "redis", "worker", "ami")
 

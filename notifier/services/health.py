@@ -9,6 +9,7 @@ its password), only fixed words.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timezone
 
@@ -22,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from notifier.core import health as core
 from notifier.extensions import db
 from notifier.models import Event
+from notifier.pbx import asterisk
+from notifier.pipeline import asterisk_listener
 from notifier.runtime.redis_conn import get_redis
 from notifier.services import settings
 from notifier.telegram import bot
@@ -29,10 +32,6 @@ from notifier.telegram.poller import LOCK_KEY as POLLER_LOCK_KEY
 
 log = logging.getLogger(__name__)
 
-# The Asterisk AMI client (in the worker) keeps this key fresh while its
-# connection is up: ``SET <key> <unix time> EX 30`` at least every AMI_STALE_SECONDS / 2.
-AMI_HEARTBEAT_KEY = "pbx:asterisk:ami-heartbeat"
-AMI_URL_KEY = "ASTERISK_AMI_URL"
 
 
 def _now() -> datetime:
@@ -63,25 +62,29 @@ def _telegram_mode(db_ok: bool) -> str | None:
 
 
 def _ami_configured(db_ok: bool) -> bool:
-    if current_app.config.get(AMI_URL_KEY):
+    """ASTERISK_AMI_URL in the environment or saved in Settings (as the listener reads it)."""
+    if current_app.config.get(asterisk.URL_KEY):
         return True
     if not db_ok:
         return False
     try:
-        return bool((settings.get(settings.PBX_KEY) or {}).get(AMI_URL_KEY))
+        return bool(settings.pbx_credentials(asterisk.VENDOR).get(asterisk.URL_KEY))
     except SQLAlchemyError:
         db.session.rollback()
         return False
 
 
-def _worker_beats(redis) -> tuple[list[datetime | None], bool, float | None]:
-    """The workers' last heartbeats, whether the poller's lock is held, the AMI heartbeat's unix time."""
+def _worker_beats(redis) -> tuple[list[datetime | None], bool, str | None]:
+    """The workers' last heartbeats, whether the poller's lock is held, the AMI connection's state.
+
+    The AMI listener rewrites its status while connected with a short TTL
+    (asterisk_listener.STATUS_TTL), so a dead worker's "connected" expires."""
     names = sorted(n.decode() if isinstance(n, bytes) else n for n in redis.smembers(REDIS_WORKER_KEYS))
     with redis.pipeline(transaction=False) as pipe:
         for key in names:
             pipe.hget(key, "last_heartbeat")
         pipe.exists(POLLER_LOCK_KEY)
-        pipe.get(AMI_HEARTBEAT_KEY)
+        pipe.get(asterisk_listener.STATUS_KEY)
         *beats, poller_lock, ami = pipe.execute()
     parsed = []
     for raw in beats:
@@ -90,10 +93,10 @@ def _worker_beats(redis) -> tuple[list[datetime | None], bool, float | None]:
         except ValueError:
             parsed.append(None)
     try:
-        ami_at = float(ami) if ami is not None else None
-    except ValueError:
-        ami_at = None
-    return parsed, bool(poller_lock), ami_at
+        ami_state = json.loads(ami).get("state") if ami else None
+    except (ValueError, AttributeError):
+        ami_state = None
+    return parsed, bool(poller_lock), ami_state
 
 
 def live_workers(now: datetime | None = None) -> int | None:
@@ -118,12 +121,12 @@ def report(now: datetime | None = None) -> tuple[dict, int]:
     mode = _telegram_mode(db_ok)
     ami_wanted = _ami_configured(db_ok)
     try:
-        beats, poller_lock, ami_at = _worker_beats(get_redis())
+        beats, poller_lock, ami_state = _worker_beats(get_redis())
         checks["redis"] = {"ok": True}
     except RedisError:
         log.warning("health: Redis unreachable", exc_info=True)
         checks["redis"] = {"ok": False, "error": "нет соединения с Redis"}
-        beats, poller_lock, ami_at = None, None, None
+        beats, poller_lock, ami_state = None, None, None
 
     if beats is None:
         checks["worker"] = {"ok": False, "error": "неизвестно: Redis недоступен"}
@@ -149,10 +152,9 @@ def report(now: datetime | None = None) -> tuple[dict, int]:
     if not ami_wanted:
         checks["ami"] = {"configured": False}
     else:
-        age = None if ami_at is None else max(0.0, now.timestamp() - ami_at)
-        ok = core.alive(age, core.AMI_STALE_SECONDS)
-        checks["ami"] = {"configured": True, "ok": ok,
-                         "last_heartbeat_seconds_ago": None if age is None else round(age)}
+        ok = ami_state == asterisk_listener.CONNECTED
+        # only the state word: the status's detail and target name the PBX's host
+        checks["ami"] = {"configured": True, "ok": ok, "state": ami_state or "unknown"}
         if not ok:
             checks["ami"]["error"] = "нет соединения с Asterisk (AMI)"
 
