@@ -56,7 +56,7 @@ def test_caller_hang_up_notifies_nobody(app, client, employee, smtp_server, fake
 def test_voicemail_with_recording_despite_transient_failures(app, client, employee, smtp_server, fake_telegram):
     with FileServer() as files:
         files.files["/vm/1.ogg"] = (b"OggS" + b"\0" * 500, "audio/ogg")
-        app.config["RECORDING_URL_HOSTS"] = ["127.0.0.1"]
+        app.config["RECORDING_URL_HOSTS"] = [files.host()]
         smtp_server.fail_next(451)
         fake_telegram.fail_next("429", retry_after=1)
         assert post_event(client, voicemail(recording_url=files.url("/vm/1.ogg"))).status_code == 202
