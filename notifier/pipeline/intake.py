@@ -202,15 +202,15 @@ def accept(events: Sequence[dict], source: str | None = None, raw: dict | None =
     database is down: the sender should retry, and what was stored before is
     queued and will be a duplicate then).
     """
+    now = utcnow()
     parsed = []
     for index, body in enumerate(events):
         try:
-            parsed.append((parse_event(body), body))
+            parsed.append((parse_event(body, now), body))
         except FieldErrors as err:
             errors = err.errors if len(events) == 1 else {f"events[{index}].{k}": v for k, v in err.errors.items()}
             raise Rejected(Answer(422, {"errors": errors})) from None
 
-    now = utcnow()
     results: list[tuple[str, str]] = []
     stored: list[int] = []
     try:
