@@ -50,18 +50,26 @@ def run_jobs(app, max_seconds: float = 30) -> None:
 class FileServer:
     """A local HTTP server for recordings: ``files`` maps path -> (bytes, content type).
 
-    ``declare`` maps path -> a Content-Length to announce instead of the real one.
+    ``declare`` maps path -> a Content-Length to announce instead of the real one;
+    ``redirects`` maps path -> the ``Location`` of a 302, sent as written.
     """
 
     def __init__(self):
         self.files: dict[str, tuple[bytes, str]] = {}
         self.declare: dict[str, int] = {}
+        self.redirects: dict[str, str] = {}
         self.hits: list[str] = []
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 fake.hits.append(self.path)
+                if self.path in fake.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", fake.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path not in fake.files:
                     self.send_error(404)
                     return
@@ -90,5 +98,13 @@ class FileServer:
         self.server.shutdown()
         self.server.server_close()
 
+    @property
+    def port(self) -> int:
+        return self.server.server_port
+
+    def host(self, name: str = "127.0.0.1") -> str:
+        """The ``host:port`` entry of RECORDING_URL_HOSTS that allows this server."""
+        return f"{name}:{self.port}"
+
     def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.server.server_port}{path}"
+        return f"http://{host}:{self.port}{path}"

@@ -1,4 +1,5 @@
 """Delivery jobs end to end on real parts: RQ worker, SMTP server, fake Telegram Bot API."""
+import re
 from datetime import timedelta
 
 from notifier.channels import checks as channel_checks
@@ -271,3 +272,48 @@ def test_sweep_queues_a_fresh_delivery_whose_job_was_abandoned_before_its_claim(
     assert dl.requeue_stale() == 1
     run_jobs(app)
     assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
+
+
+# --- the duplicate window (issue 12, item 13) -----------------------------------------------
+
+MESSAGE_ID = re.compile(r"^<delivery-(\d+)\.[0-9a-f]{16}@example\.com>$")
+
+
+def test_message_id_is_the_same_on_every_try_of_a_delivery_and_differs_between_deliveries(
+        app, smtp_server, fake_telegram):
+    sid, email_id, _ = setup(app, smtp_server, fake_telegram)
+    smtp_server.fail_next(451)
+    dl.deliver(email_id)
+    assert delivery(email_id).status == "retrying"
+    assert dl.retry(email_id)
+    dl.deliver(email_id)
+    assert (delivery(email_id).status, delivery(email_id).attempts) == ("sent", 2)
+    [other_id, _] = add_deliveries(missed_call(event_id="evt-missed-2"), sid)
+    dl.deliver(other_id)
+    [refused] = smtp_server.refused
+    first, second = smtp_server.wait_for(2)
+    assert refused["Message-ID"] == first["Message-ID"]
+    assert MESSAGE_ID.match(first["Message-ID"]).group(1) == str(email_id)
+    assert MESSAGE_ID.match(second["Message-ID"]).group(1) == str(other_id)
+
+
+def test_connection_lost_at_quit_after_the_server_accepted_is_sent_once(app, smtp_server, fake_telegram):
+    """The server answered 250 to DATA, then vanished at QUIT: the mail is delivered,
+    and the delivery was recorded as sent before QUIT was even sent."""
+    _, email_id, _ = setup(app, smtp_server, fake_telegram)
+    seen_at_quit = []
+
+    def look():  # in the SMTP server's thread, while the worker waits for QUIT's answer
+        with app.app_context():
+            seen_at_quit.append(delivery(email_id).status)
+
+    smtp_server.drop_at_quit(before=look)
+    assert dl.deliver(email_id) is None
+    row = delivery(email_id)
+    assert (row.status, row.attempts, row.last_error, row.locked_until) == ("sent", 1, None, None)
+    assert seen_at_quit == ["sent"] and smtp_server.quits == ["dropped"]
+    dl.enqueue([email_id])  # a redelivered job, and the sweep an hour later: nothing to resend
+    dl.requeue_stale(utcnow() + timedelta(hours=1))
+    run_jobs(app)
+    assert len(smtp_server.messages) == 1
+    assert (delivery(email_id).status, delivery(email_id).attempts) == ("sent", 1)

@@ -56,7 +56,7 @@ def test_caller_hang_up_notifies_nobody(app, client, employee, smtp_server, fake
 def test_voicemail_with_recording_despite_transient_failures(app, client, employee, smtp_server, fake_telegram):
     with FileServer() as files:
         files.files["/vm/1.ogg"] = (b"OggS" + b"\0" * 500, "audio/ogg")
-        app.config["RECORDING_URL_HOSTS"] = ["127.0.0.1"]
+        app.config["RECORDING_URL_HOSTS"] = [files.host()]
         smtp_server.fail_next(451)
         fake_telegram.fail_next("429", retry_after=1)
         assert post_event(client, voicemail(recording_url=files.url("/vm/1.ogg"))).status_code == 202
@@ -144,3 +144,51 @@ def test_worker_killed_mid_send_then_restarted_delivers_each_once(
     assert sorted(p["chat_id"] for p in fake_telegram.wait_for(3)) == [103000, 104000, 5551234]
     assert [s for _, s, _ in statuses(app)] == ["sent"] * 6
     assert len(smtp_server.messages) == 3 and len(fake_telegram.messages) == 3
+
+
+def test_worker_killed_at_quit_after_the_server_took_the_mail_sends_it_once(
+        app, client, employee, smtp_server, fake_telegram, database_uri, redis_url, tmp_path):
+    """Fault (issue 12, item 13): `python worker.py` is SIGKILLed after the SMTP server
+    answered 250 to DATA, while it waits for the answer to QUIT. The delivery was
+    recorded as sent already: after the restart the mail is not sent again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    from notifier.models import utcnow
+
+    from .conftest import ROOT, WEBHOOK_SECRET
+
+    env = dict(os.environ, DATABASE_URL=database_uri, REDIS_URL=redis_url, WEBHOOK_SECRET=WEBHOOK_SECRET,
+               INSTANCE_PATH=str(tmp_path / "worker-instance"), TELEGRAM_BOT_TOKEN=fake_telegram.token,
+               TELEGRAM_API_URL=fake_telegram.url)
+    workers = []
+
+    def kill_the_worker():  # the server has stored the mail; the worker waits for QUIT's answer
+        os.killpg(workers[0].pid, signal.SIGKILL)
+        workers[0].wait(30)
+
+    smtp_server.drop_at_quit(before=kill_the_worker)
+    assert post_event(client, missed_call(event_id="evt-quit")).status_code == 202
+    log = open(tmp_path / "worker.log", "w+")
+    workers.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True))
+    try:
+        assert workers[0].wait(90) == -signal.SIGKILL, "the worker never reached QUIT"
+    finally:
+        if workers[0].poll() is None:
+            os.killpg(workers[0].pid, signal.SIGKILL)
+    assert len(smtp_server.messages) == 1 and smtp_server.quits == ["dropped"]
+    assert ("email", "sent", 1) in statuses(app)
+    past = utcnow() - timedelta(minutes=5)  # every lease long gone: the sweep and a new worker may do anything left
+    db.session.execute(update(Delivery).values(created_at=past, locked_until=past))
+    db.session.commit()
+    done = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(fake_telegram.wait_for(1)) == 1
+    assert statuses(app) == [("email", "sent", 1), ("telegram", "sent", 1)]
+    assert len(smtp_server.messages) == 1

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from notifier.pipeline import outbox
 from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.extensions import db
-from notifier.pipeline.intake import MAX_BODY
+from notifier.pipeline.intake import MAX_BODY, well_formed_signatures
 from notifier.models import Decision, Event, utcnow
 from notifier.runtime.redis_conn import get_redis
 
@@ -146,6 +146,57 @@ def test_several_v1_signatures_one_matching_is_enough(client):
                            timestamp=int(headers["webhook-timestamp"]))["webhook-signature"]
     headers["webhook-signature"] = f"v2,abc {wrong} {headers['webhook-signature']}"
     assert post_raw(client, body, headers).status_code == 202
+
+
+@pytest.mark.parametrize("header", [
+    "v1,bad {valid}",
+    "{valid} v1,bad",
+    "v1,bad   {valid}",                 # extra spaces
+    "v1,bad\t{valid}",
+    "v2,abc {valid}",                   # an unknown version
+    "v1 {valid}",                       # no comma
+    "v1,!!!not-base64!!! {valid}",
+    "v1,AAAA {valid}",                  # base64, but not 32 bytes
+    "v1,{valid_b64},extra {valid}",
+    "v1,Ωmega {valid}",                 # not ASCII
+    "v1,{other} v1,bad {valid}",        # a wrong secret's signature, then garbage, then the match
+    "v1,{valid_unpadded}",
+    "v1,{valid_b64}=",
+])
+def test_a_malformed_entry_does_not_hide_a_matching_one(app, client, header):
+    """The contract: one matching v1 entry is enough (issue 12, item 9)."""
+    body = body_of(example("missed-internal"))
+    headers = signed_headers(body, WEBHOOK_SECRET)
+    valid = headers["webhook-signature"]
+    other = signed_headers(body, OTHER_SECRET, msg_id=headers["webhook-id"],
+                           timestamp=int(headers["webhook-timestamp"]))["webhook-signature"]
+    headers["webhook-signature"] = header.format(
+        valid=valid, valid_b64=valid.split(",", 1)[1], valid_unpadded=valid.split(",", 1)[1].rstrip("="),
+        other=other.split(",", 1)[1])
+    resp = post_raw(client, body, headers)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("header", [
+    "v1,bad v1,AAAA", "v1a,{valid_b64}", "V1,{valid_b64}", "v1,{other} v1,bad", "v1;{valid_b64}",
+    "{valid_b64}", "v1,=",
+])
+def test_no_matching_well_formed_entry_is_401(app, client, header):
+    body = body_of(example("missed-internal"))
+    headers = signed_headers(body, WEBHOOK_SECRET)
+    valid = headers["webhook-signature"]
+    other = signed_headers(body, OTHER_SECRET, msg_id=headers["webhook-id"],
+                           timestamp=int(headers["webhook-timestamp"]))["webhook-signature"]
+    headers["webhook-signature"] = header.format(valid_b64=valid.split(",", 1)[1], other=other.split(",", 1)[1])
+    resp = post_raw(client, body, headers)
+    assert resp.status_code == 401 and resp.get_json()["error"]
+    assert count_events() == 0
+
+
+def test_entries_are_read_one_by_one():
+    sig = "A" * 43 + "="
+    assert well_formed_signatures(f"v1,x  v1,{sig}\tv2,{sig} v1,{sig.rstrip('=')} v1,AAAA") == f"v1,{sig} v1,{sig}"
+    assert well_formed_signatures("v1,bad v1 ,") == ""
 
 
 @pytest.mark.parametrize("case", [

@@ -67,3 +67,35 @@ def test_a_server_that_never_answers_times_out(app):
         with pytest.raises((socket.timeout, TimeoutError, smtplib.SMTPServerDisconnected)) as exc:
             mailer.send_message(Message("x", recipients=["a@example.com"], body="x"))
         assert mailer.error_text(exc.value)
+
+
+def test_on_accepted_runs_after_data_and_before_quit_and_a_lost_quit_is_no_error(app, smtp_server):
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    steps = []
+    smtp_server.drop_at_quit(before=lambda: steps.append("QUIT"))
+    mailer.send_message(Message("x", recipients=["a@example.com"], body="x"),
+                        on_accepted=lambda: steps.append(f"accepted, {len(smtp_server.messages)} stored"))
+    assert steps == ["accepted, 1 stored", "QUIT"] and smtp_server.quits == ["dropped"]
+
+
+def test_on_accepted_is_not_called_for_a_refused_message(app, smtp_server):
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    smtp_server.fail_next(451)
+    steps = []
+    with pytest.raises(smtplib.SMTPResponseException):
+        mailer.send_message(Message("x", recipients=["a@example.com"], body="x"), on_accepted=lambda: steps.append(1))
+    assert steps == [] and smtp_server.quits == ["answered"]
+
+
+@pytest.mark.parametrize("sender, username, domain", [
+    ("АТС <pbx@Example.COM>", None, "example.com"),
+    ("pbx@mail.example.org", None, "mail.example.org"),
+    (None, "robot@example.net", "example.net"),
+    (None, "robot", mailer.FALLBACK_DOMAIN),
+    ("pbx@[127.0.0.1]", None, mailer.FALLBACK_DOMAIN),
+    ("pbx@exa_mple.com", None, mailer.FALLBACK_DOMAIN),
+    ("pbx@-example.com", None, mailer.FALLBACK_DOMAIN),
+])
+def test_message_id_takes_the_sender_domain(app, sender, username, domain):
+    configure(app, server="smtp.example.com", sender=sender, username=username, password="x" if username else None)
+    assert mailer.message_id("delivery-7.0123456789abcdef") == f"<delivery-7.0123456789abcdef@{domain}>"

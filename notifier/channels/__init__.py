@@ -7,6 +7,8 @@ and ``send(...)``. ``send`` raises Transient (try again later) or Permanent
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from notifier.models import Subscriber
@@ -38,6 +40,26 @@ class Permanent(SendError):
         self.unlink = unlink
 
 
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The delivery a send is for.
+
+    ``key`` is the same on every try of one delivery and differs between
+    deliveries (the email's Message-ID is built from it), so a copy sent again
+    after a crash is recognisable as the same message. ``accepted`` is called
+    by a channel the moment the far side has taken the message when more of
+    the conversation follows (SMTP's QUIT): the delivery is then recorded as
+    sent at once, and a failure or a crash after that point sends nothing twice.
+    """
+
+    key: str
+    accepted: Callable[[], None] = _nothing
+
+
 class Channel(Protocol):
     name: str
     health_key: str  # notifier.channels.checks channel name
@@ -47,7 +69,8 @@ class Channel(Protocol):
     def address(self, subscriber: Subscriber) -> str: ...
 
     def send(self, note: Notification, subscriber: Subscriber,
-             recording: Recording | None, recording_error: str | None) -> None: ...
+             recording: Recording | None, recording_error: str | None,
+             attempt: Attempt | None = None) -> None: ...
 
 
 def get(name: str) -> Channel | None:

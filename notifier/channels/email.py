@@ -17,7 +17,7 @@ from notifier.services import settings
 from notifier.models import Subscriber
 from notifier.channels.notification import Notification, clean
 from notifier.channels.recordings import Recording
-from notifier.channels import Permanent, Transient
+from notifier.channels import Attempt, Permanent, Transient
 
 
 class EmailChannel:
@@ -36,7 +36,10 @@ class EmailChannel:
         return address if address == (subscriber.email or "").strip() else ""
 
     def send(self, note: Notification, subscriber: Subscriber,
-             recording: Recording | None, recording_error: str | None) -> None:
+             recording: Recording | None, recording_error: str | None,
+             attempt: Attempt | None = None) -> None:
+        """Send the letter; with ``attempt``, its Message-ID is the delivery's own
+        and ``attempt.accepted`` runs once the server has taken it (before QUIT)."""
         context = {"note": note, "recording": recording, "recording_error": recording_error}
         message = Message(
             subject=note.subject,
@@ -46,8 +49,10 @@ class EmailChannel:
         )
         if recording is not None:
             message.attach(recording.filename, recording.content_type, recording.data)
+        if attempt is not None:
+            message.msgId = mailer.message_id(attempt.key)
         try:
-            mailer.send_message(message)
+            mailer.send_message(message, on_accepted=attempt.accepted if attempt else None)
         except Exception as exc:  # classified below; nothing escapes untyped
             raise classify(exc) from None
 

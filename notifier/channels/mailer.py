@@ -4,11 +4,18 @@ Why not ``mail.send()``: Flask-Mail 0.10 copies MAIL_* from app.config once at
 ``init_app``, so SMTP settings saved in the UI would be ignored and its
 connection has no timeout. Here a connection is built per send from the
 current settings, with ``SMTP_TIMEOUT`` on the socket.
+
+The message is sent once the server answers 250 to DATA: what follows (QUIT)
+can no longer unsend it, so a failure there is not an error, and the caller
+can record the send before it (``on_accepted``).
 """
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
+from collections.abc import Callable
+from email.utils import parseaddr
 from types import SimpleNamespace
 
 from flask import current_app
@@ -16,7 +23,11 @@ from flask_mail import BadHeaderError, Connection, Message
 
 from notifier.services import settings
 
-__all__ = ["MailNotConfigured", "send_message", "error_text"]
+__all__ = ["MailNotConfigured", "send_message", "message_id", "error_text"]
+
+# Message-IDs need a domain; without a usable sender address, a reserved one (RFC 2606).
+FALLBACK_DOMAIN = "notifier.invalid"
+_DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
 
 
 class MailNotConfigured(RuntimeError):
@@ -44,13 +55,26 @@ class _Connection(Connection):
             raise
         return host
 
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        """QUIT, and let a failure there pass: by then the server has the
+        message or the send has failed already (that error is the one raised)."""
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            self.host.close()
 
-def send_message(msg: Message) -> None:
+
+def send_message(msg: Message, on_accepted: Callable[[], None] | None = None) -> None:
     """Send ``msg`` now; a message without a sender gets the configured one.
 
-    Raises MailNotConfigured, BadHeaderError (newline in a header), or the
-    smtplib / OSError exception of the failure, untouched (4xx replies are
-    ``SMTPResponseException`` with ``smtp_code`` 400-499: worth retrying).
+    ``on_accepted`` runs as soon as the server has accepted the message (250
+    after DATA), before the session is closed. Raises MailNotConfigured,
+    BadHeaderError (newline in a header), or the smtplib / OSError exception
+    of the failure, untouched (4xx replies are ``SMTPResponseException`` with
+    ``smtp_code`` 400-499: worth retrying); nothing after the acceptance
+    raises but ``on_accepted`` itself.
     """
     cfg = settings.mail()
     if not cfg.configured:
@@ -59,6 +83,17 @@ def send_message(msg: Message) -> None:
         msg.sender = cfg.sender or cfg.username
     with _Connection(cfg, float(current_app.config.get("SMTP_TIMEOUT", 15))) as conn:
         conn.send(msg)
+        if on_accepted is not None:
+            on_accepted()
+
+
+def message_id(key: str) -> str:
+    """``<key@domain>`` with the domain of the configured sender address, so the
+    same key always gives the same Message-ID (``email.utils.make_msgid`` is random)."""
+    cfg = settings.mail()
+    address = parseaddr(cfg.sender or cfg.username or "")[1]
+    domain = address.rpartition("@")[2].lower() if "@" in address else ""
+    return f"<{key}@{domain if _DOMAIN.match(domain) else FALLBACK_DOMAIN}>"
 
 
 def error_text(exc: BaseException) -> str:

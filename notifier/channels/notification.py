@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from notifier.services import settings
-from notifier.core import phones
+from notifier.core import localtime, phones
 from notifier.core.text import strip_format
 from notifier.core.events import VOICEMAIL_RECEIVED
 from notifier.extensions import db
@@ -102,7 +101,7 @@ def build(event: Event, subscriber: Subscriber | None, subscriber_number: str = 
     payload = event.payload if isinstance(event.payload, dict) else {}
     caller_key = event.caller_key
     name, vip = _notebook(caller_key)
-    tz = settings.schedule().timezone
+    when, tz = localtime.in_zone(event.started_at, settings.schedule().timezone)
     duration = payload.get("duration_seconds")
     recording_url = payload.get("recording_url")
     return Notification(
@@ -113,7 +112,7 @@ def build(event: Event, subscriber: Subscriber | None, subscriber_number: str = 
         tel_uri=phones.tel_uri(caller_key) if caller_key else None,
         employee_name=clean(subscriber.name if subscriber else ""),
         employee_number=clean(subscriber.number if subscriber else subscriber_number, 64),
-        when=event.started_at.astimezone(ZoneInfo(tz)),
+        when=when,
         timezone=tz,
         line=_line(payload.get("line")),
         duration_seconds=duration if type(duration) is int and duration >= 0 else None,

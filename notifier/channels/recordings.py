@@ -1,11 +1,13 @@
 """Downloading a voicemail recording to attach it to a notification.
 
 The URL comes from the PBX payload, so it is untrusted: the worker fetches
-only http(s) from hosts listed in ``RECORDING_URL_HOSTS`` (redirects are
-followed only to listed hosts too), at most 20 MB, streamed, with socket
-timeouts and an overall deadline. Any failure raises RecordingUnavailable
-with a Russian reason: the notification then goes out without the file and
-says why (a missing recording never costs the notification itself).
+only http(s) from hosts (and ports) listed in ``RECORDING_URL_HOSTS``, judged
+by ``core.recording_url`` as the HTTP client will connect, on the first
+request and on every redirect (followed here, at most three), at most 20 MB,
+streamed, with socket timeouts and an overall deadline. Any failure raises
+RecordingUnavailable with a Russian reason: the notification then goes out
+without the file and says why (a missing recording never costs the
+notification itself).
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 from flask import current_app
+
+from notifier.core import recording_url
 
 MAX_BYTES = 20 * 1024 * 1024
 CONNECT_TIMEOUT = 5.0
@@ -50,19 +54,6 @@ def allowed_hosts() -> list[str]:
     return list(current_app.config.get("RECORDING_URL_HOSTS") or [])
 
 
-def host_allowed(url: str, hosts: list[str]) -> bool:
-    """http(s) and a host (or host:port) on the list; nothing else."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    host = parts.hostname.lower()
-    return host in hosts or (port is not None and f"{host}:{port}" in hosts)
-
-
 def fetch(url: str, hosts: list[str] | None = None, max_bytes: int = MAX_BYTES,
           deadline: float = DEADLINE) -> Recording:
     """Download ``url``; raises RecordingUnavailable with the reason."""
@@ -70,16 +61,15 @@ def fetch(url: str, hosts: list[str] | None = None, max_bytes: int = MAX_BYTES,
     started = time.monotonic()
     with requests.Session() as session:
         for _ in range(MAX_REDIRECTS + 1):
-            if not host_allowed(url, hosts):
-                raise RecordingUnavailable("адрес записи не входит в список разрешённых (RECORDING_URL_HOSTS)")
+            request = _checked_request(session, url, hosts)
             try:
-                resp = session.get(url, stream=True, allow_redirects=False,
-                                   timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+                resp = session.send(request, allow_redirects=False, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                                    **_environment(session, request.url))
             except requests.RequestException as exc:
                 raise RecordingUnavailable(f"сервер записи недоступен ({type(exc).__name__})") from None
             with resp:
                 if resp.is_redirect and resp.headers.get("Location"):
-                    url = urljoin(url, resp.headers["Location"])
+                    url = _redirect_target(url, resp.headers["Location"])
                     continue
                 if resp.status_code != 200:
                     raise RecordingUnavailable(f"сервер записи ответил {resp.status_code}")
@@ -89,6 +79,34 @@ def fetch(url: str, hosts: list[str] | None = None, max_bytes: int = MAX_BYTES,
                 ctype = ctype or mimetypes.guess_type(filename)[0] or "application/octet-stream"
                 return Recording(filename, ctype, data)
     raise RecordingUnavailable("слишком много перенаправлений")
+
+
+def _checked_request(session: requests.Session, url: str, hosts: list[str]) -> requests.PreparedRequest:
+    """The request exactly as it will be sent, once both ``url`` and the
+    prepared URL (which the client connects by) are judged allowed and agree."""
+    reason = recording_url.refusal(url, hosts)
+    if reason:
+        raise RecordingUnavailable(reason)
+    try:
+        request = session.prepare_request(requests.Request("GET", url))
+    except (requests.RequestException, ValueError):
+        raise RecordingUnavailable(recording_url.NOT_PLAIN) from None
+    if recording_url.origin(request.url) != recording_url.origin(url):
+        raise RecordingUnavailable(recording_url.NOT_PLAIN)
+    return request
+
+
+def _redirect_target(url: str, location: str) -> str:
+    """The absolute URL a ``Location`` points to; judged like the first one by the next round."""
+    try:
+        return urljoin(url, location)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise RecordingUnavailable(recording_url.NOT_PLAIN) from None
+
+
+def _environment(session: requests.Session, url: str) -> dict:
+    """Streaming, and the proxy and CA settings from the environment as ``session.get`` would use them."""
+    return session.merge_environment_settings(url, {}, True, None, None)
 
 
 def _read(resp: requests.Response, max_bytes: int, deadline: float) -> bytes:

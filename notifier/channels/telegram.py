@@ -17,7 +17,7 @@ from notifier.models import Subscriber
 from notifier.channels.notification import Notification
 from notifier.channels.recordings import Recording
 from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, TelegramPermanent, TelegramTransient, escape_html, truncate_html
-from notifier.channels import Permanent, Transient
+from notifier.channels import Attempt, Permanent, Transient
 
 
 class TelegramChannel:
@@ -38,7 +38,9 @@ class TelegramChannel:
         return subscriber.telegram or str(subscriber.telegram_chat_id or "")
 
     def send(self, note: Notification, subscriber: Subscriber,
-             recording: Recording | None, recording_error: str | None) -> None:
+             recording: Recording | None, recording_error: str | None,
+             attempt: Attempt | None = None) -> None:
+        """One Bot API call: its answer is the acceptance, so ``attempt`` needs no hook here."""
         api = channel_checks.bot()
         if api is None:
             raise Permanent("Telegram-бот не настроен")

@@ -19,13 +19,18 @@ while a lenient parse would silently drop notifications later. Decisions:
   in the log or a notification. Other text fields must be printable, which
   refuses those characters outright (``id`` is the idempotency key: no
   silent changes there).
+- Times must be plausible (``plausible_time``): from 2000-01-01 UTC to one
+  day after the receiving clock. A call cannot be older than the PBXes
+  that report it nor in the future, and a date the database, the pages and
+  time-zone arithmetic cannot hold (year 9999, offsets of almost a day at
+  year 1) would otherwise be stored and break the «Журнал» for good.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +50,14 @@ MAX_ID = 128
 MAX_NUMBER = 64
 MAX_URL = 2048
 MAX_INT = 2**31 - 1
+
+# Why 2000: no PBX that speaks this webhook is older, so an earlier date is a
+# clock that was never set (1970, 1900, year 1) or a typo, not a call.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+# Why a day ahead: room for a PBX clock that is off, or that writes local time
+# with the wrong offset (at most 14 h apart), without taking a typo in the year.
+FUTURE_SLACK = timedelta(days=1)
+TIME_RANGE_ERROR = "must be between 2000-01-01T00:00:00Z and one day after now"
 
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
@@ -99,11 +112,26 @@ def parse_rfc3339(raw: Any) -> datetime | None:
         return None
 
 
+def plausible_time(moment: datetime, now: datetime | None) -> bool:
+    """Whether ``moment`` (aware) lies between EARLIEST and ``now`` + FUTURE_SLACK.
+
+    ``now`` None checks the lower bound only: a body accepted earlier and read
+    again (processing) stays valid as the clock moves on. Never raises, even
+    where converting to UTC leaves datetime's range (0001-01-01T00:00+23:59).
+    """
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:
+        return False
+    return utc >= EARLIEST and (now is None or utc <= now + FUTURE_SLACK)
+
+
 class _Reader:
     """Collects every field error so one 422 lists them all."""
 
-    def __init__(self, body: dict):
+    def __init__(self, body: dict, now: datetime | None = None):
         self.body = body
+        self.now = now
         self.errors: dict[str, str] = {}
 
     def get(self, key: str, required: bool) -> Any:
@@ -140,6 +168,9 @@ class _Reader:
         parsed = parse_rfc3339(value)
         if parsed is None:
             self.errors[key] = "must be an RFC 3339 time with offset, e.g. 2026-11-25T10:15:03+03:00"
+        elif not plausible_time(parsed, self.now):
+            self.errors[key] = TIME_RANGE_ERROR
+            return None
         return parsed
 
     def count(self, key: str) -> int | None:
@@ -194,11 +225,15 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def parse_event(body: object) -> CallEvent:
-    """Validate a decoded webhook body; raises FieldErrors listing every bad field."""
+def parse_event(body: object, now: datetime | None = None) -> CallEvent:
+    """Validate a decoded webhook body; raises FieldErrors listing every bad field.
+
+    ``now`` is the receiving clock, for the future bound of the times (see
+    ``plausible_time``; None when reading again a body accepted before).
+    """
     if not isinstance(body, dict):
         raise FieldErrors({"body": "must be a JSON object"})
-    r = _Reader(body)
+    r = _Reader(body, now)
     event_id = r.text("id", required=True)
     event_type = r.choice("type", EVENT_TYPES, required=True)
     call_id = r.text("call_id")

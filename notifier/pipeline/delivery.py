@@ -19,8 +19,10 @@ again by the worker's scheduler. If Redis loses that job, ``requeue_stale``
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -243,12 +245,27 @@ def deliver(delivery_id: int) -> Retry | None:
     db.session.commit()
     if claimed != 1:
         return _not_claimed(delivery_id, now)
+    recorded: list[Retry | None] = []
+
+    def record_sent(outcome: Outcome) -> None:
+        """The server has the message: write «sent» before the channel closes its session."""
+        try:
+            recorded.append(_finish(delivery_id, lease, outcome))
+        except Exception:  # the database is away: tried again below, after the send
+            db.session.rollback()
+            log.exception("delivery %s: accepted by the server, not yet recorded", delivery_id)
+
     try:
-        outcome = attempt(db.session.get(Delivery, delivery_id))
+        outcome = attempt(db.session.get(Delivery, delivery_id), record_sent)
     except Exception as exc:  # a bug or a dead database: retry rather than stay stuck
+        if recorded:
+            log.exception("delivery %s: error after the send was recorded", delivery_id)
+            return recorded[0]
         log.exception("delivery %s: unexpected error", delivery_id)
         db.session.rollback()
         outcome = Outcome("transient", f"Внутренняя ошибка: {type(exc).__name__}")
+    if recorded:  # nothing after the acceptance changes the outcome
+        return recorded[0]
     return _finish(delivery_id, lease, outcome)
 
 
@@ -263,8 +280,19 @@ def _not_claimed(delivery_id: int, now: datetime) -> Retry | None:
     return None
 
 
-def attempt(delivery: Delivery) -> Outcome:
-    """Decide skipped, or send; the outcome says what happened (nothing is written here)."""
+def message_key(delivery: Delivery) -> str:
+    """The same for every try of one delivery, different for any other delivery:
+    its id, and a digest of its event's id (ids start again in a new database)."""
+    digest = hashlib.sha256(delivery.event.event_id.encode("utf-8", "replace")).hexdigest()[:16]
+    return f"delivery-{delivery.id}.{digest}"
+
+
+def attempt(delivery: Delivery, on_sent: Callable[[Outcome], None] | None = None) -> Outcome:
+    """Decide skipped, or send; the outcome says what happened.
+
+    Nothing is written here, except through ``on_sent``: a channel that has
+    more to say after the far side accepted the message (SMTP's QUIT) calls it
+    with the «sent» outcome at that moment (channels.Attempt)."""
     channel = channels.get(delivery.channel)
     if channel is None:
         return Outcome("skipped", f"Неизвестный канал: {delivery.channel}")
@@ -275,15 +303,18 @@ def attempt(delivery: Delivery) -> Outcome:
     if reason:
         return Outcome("skipped", reason)
     address = channel.address(subscriber)
+    sent = Outcome("sent", address=address)
     note = build(delivery.event, subscriber, delivery.subscriber_number)
     recording, recording_error = _recording(note)
+    key = message_key(delivery)
+    handoff = channels.Attempt(key, lambda: on_sent(sent)) if on_sent else channels.Attempt(key)
     try:
-        channel.send(note, subscriber, recording, recording_error)
+        channel.send(note, subscriber, recording, recording_error, handoff)
     except Transient as exc:
         return Outcome("transient", str(exc), exc.retry_after, address=address)
     except Permanent as exc:
         return Outcome("permanent", str(exc), unlink=exc.unlink, address=address)
-    return Outcome("sent", address=address)
+    return sent
 
 
 def _recording(note: Notification) -> tuple[recordings.Recording | None, str | None]:

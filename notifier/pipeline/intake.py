@@ -29,6 +29,7 @@ Why it is built this way:
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from collections.abc import Sequence
@@ -121,11 +122,43 @@ def _verifier() -> Webhook:
     return verifier
 
 
+SIGNATURE_BYTES = 32  # HMAC-SHA256
+
+
+def well_formed_signatures(header: str) -> str:
+    """The ``v1,<base64>`` entries of a ``webhook-signature`` header that can
+    be a signature at all, re-encoded canonically and space-separated.
+
+    Why: ``standardwebhooks`` unpacks and base64-decodes each entry in turn and
+    lets the first malformed one raise, so ``v1,bad v1,<valid>`` was refused,
+    while the contract says one matching entry is enough. Entries are split on
+    any run of whitespace; other versions, entries without a comma, anything
+    that is not base64 of 32 bytes are dropped here, and the library then
+    checks the timestamp and compares what is left in constant time.
+    """
+    kept = []
+    for entry in header.split():
+        version, comma, encoded = entry.partition(",")
+        if version != "v1" or not comma:
+            continue
+        encoded = encoded.rstrip("=")  # padding as the library takes it: missing or extra
+        try:
+            raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except ValueError:  # binascii.Error, or non-ASCII text
+            continue
+        if len(raw) == SIGNATURE_BYTES:
+            kept.append("v1," + base64.b64encode(raw).decode("ascii"))
+    return " ".join(kept)
+
+
 def _signature_error(text: str, headers) -> str | None:
     """None when the Standard Webhooks signature holds, else why not."""
     wanted = {name: headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
     if not all(wanted.values()):
         return "missing signature headers: webhook-id, webhook-timestamp, webhook-signature"
+    wanted["webhook-signature"] = well_formed_signatures(wanted["webhook-signature"])
+    if not wanted["webhook-signature"]:
+        return "signature invalid (no entry of the form v1,<base64>)"
     try:
         verifier = _verifier()
     except Exception:  # a malformed WEBHOOK_SECRET: the admin must fix it, the PBX retries
@@ -202,15 +235,15 @@ def accept(events: Sequence[dict], source: str | None = None, raw: dict | None =
     database is down: the sender should retry, and what was stored before is
     queued and will be a duplicate then).
     """
+    now = utcnow()
     parsed = []
     for index, body in enumerate(events):
         try:
-            parsed.append((parse_event(body), body))
+            parsed.append((parse_event(body, now), body))
         except FieldErrors as err:
             errors = err.errors if len(events) == 1 else {f"events[{index}].{k}": v for k, v in err.errors.items()}
             raise Rejected(Answer(422, {"errors": errors})) from None
 
-    now = utcnow()
     results: list[tuple[str, str]] = []
     stored: list[int] = []
     try:

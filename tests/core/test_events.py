@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.core.events import CallEvent, parse_event, parse_rfc3339
+from notifier.core.events import (
+    EARLIEST,
+    FUTURE_SLACK,
+    TIME_RANGE_ERROR,
+    CallEvent,
+    parse_event,
+    parse_rfc3339,
+)
 from notifier.core.fielderrors import FieldErrors
 from tests.webhook_signing import EXAMPLES
 
@@ -145,6 +152,45 @@ def test_unknown_type_still_checks_common_fields():
     assert set(info.value.errors) == {"id", "type", "started_at", "from"}
 
 
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("field, text, ok", [
+    ("started_at", "9999-12-31T23:59:59Z", False),
+    ("started_at", "0001-01-01T00:00:00+23:59", False),      # out of range once in UTC
+    ("started_at", "9999-12-31T23:59:59-23:59", False),
+    ("started_at", "0001-01-01T00:00:00Z", False),
+    ("started_at", "1970-01-01T00:00:00Z", False),           # a clock that was never set
+    ("started_at", "1999-12-31T23:59:59Z", False),
+    ("started_at", "2000-01-01T00:00:00Z", True),
+    ("started_at", "2000-01-01T02:59:59+03:00", False),      # still 1999 in UTC
+    ("started_at", "2000-01-01T00:00:00-05:00", True),
+    ("started_at", "2026-12-03T12:00:00Z", True),            # now + one day
+    ("started_at", "2026-12-03T12:00:00.000001Z", False),
+    ("started_at", "2026-12-03T23:59:00+11:59", True),       # the same moment, written far east
+    ("started_at", "2026-12-04T00:00:00+11:59", False),
+    ("started_at", "2099-01-01T00:00:00Z", False),
+    ("ended_at", "9999-12-31T23:59:59Z", False),
+    ("ended_at", "0001-01-01T00:00:00+23:59", False),
+    ("ended_at", "2026-12-03T11:00:00Z", True),
+])
+def test_times_must_be_plausible(field, text, ok):
+    body = {**CALL, "started_at": "2000-01-01T00:00:00Z", "ended_at": None, field: text}
+    if ok:
+        assert getattr(parse_event(body, NOW), field) == parse_rfc3339(text)
+    else:
+        with pytest.raises(FieldErrors) as info:
+            parse_event(body, NOW)
+        assert info.value.errors == {field: TIME_RANGE_ERROR}
+
+
+def test_without_now_only_the_lower_bound_applies():
+    """Processing reads again a body the intake accepted; the clock only moves on."""
+    assert parse_event({**CALL, "started_at": "2099-01-01T00:00:00Z", "ended_at": None}).started_at.year == 2099
+    with pytest.raises(FieldErrors):
+        parse_event({**CALL, "started_at": "1999-01-01T00:00:00Z", "ended_at": None})
+
+
 @pytest.mark.parametrize("text, expected", [
     ("2026-11-25T10:15:03+03:00", datetime(2026, 11, 25, 10, 15, 3, tzinfo=MSK)),
     ("2026-11-25T07:15:03Z", datetime(2026, 11, 25, 7, 15, 3, tzinfo=timezone.utc)),
@@ -165,7 +211,10 @@ PLAUSIBLE = {
     "id": st.text(min_size=0, max_size=130),
     "type": st.sampled_from(["call.ended", "voicemail.received", "x"]),
     "started_at": st.one_of(st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat()),
-                            st.datetimes().map(lambda d: d.isoformat()), st.text(max_size=30)),
+                            st.datetimes().map(lambda d: d.isoformat()), st.text(max_size=30),
+                            st.datetimes(timezones=st.sampled_from([timezone(timedelta(hours=23, minutes=59)),
+                                                                   timezone(-timedelta(hours=23, minutes=59))]))
+                            .map(lambda d: d.isoformat())),
     "ended_at": st.datetimes(timezones=st.just(MSK)).map(lambda d: d.isoformat()),
     "direction": st.sampled_from(["internal", "external", "outgoing", "x"]),
     "from": st.one_of(st.text(max_size=20), st.from_regex(r"\+?[0-9 ()\-]{0,20}", fullmatch=True)),
@@ -190,11 +239,12 @@ MUTATED = st.builds(
 @given(st.one_of(JSON, KEYED, MUTATED))
 def test_fuzz_only_event_error(body):
     try:
-        event = parse_event(body)
+        event = parse_event(body, NOW)
     except FieldErrors as exc:
         assert exc.errors and all(isinstance(v, str) and v for v in exc.errors.values())
     else:
         assert event.started_at.utcoffset() is not None
+        assert EARLIEST <= event.started_at <= NOW + FUTURE_SLACK
         assert event.callee is not None
 
 

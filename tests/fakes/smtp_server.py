@@ -10,12 +10,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
 
 def _free_port() -> int:
@@ -42,9 +43,12 @@ class FakeSMTP:
 
     def _clear(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.refused: list[EmailMessage] = []  # messages whose DATA got an injected failure
         self.rejections: list[tuple[str, int]] = []  # (stage, code) per injected failure
         self.logins: list[str] = []
+        self.quits: list[str] = []  # "answered" or "dropped", per QUIT received
         self._failures: list[dict] = []
+        self._drops: list[Callable[[], None] | None] = []
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> "FakeSMTP":
@@ -101,6 +105,13 @@ class FakeSMTP:
             self._failures.append({"code": int(code), "count": count,
                                    "message": message, "stage": stage})
 
+    def drop_at_quit(self, count: int = 1, before: Callable[[], None] | None = None) -> None:
+        """For the next ``count`` sessions, cut the connection at QUIT without an answer,
+        after the message was accepted: the client sees the server vanish. ``before``
+        runs first, in the server's thread (to look at what the client did meanwhile)."""
+        with self._lock:
+            self._drops.extend([before] * count)
+
     def reset(self) -> None:
         with self._cond:
             self._clear()
@@ -131,7 +142,15 @@ class FakeSMTP:
                     return f"{f['code']} {f['message']}"
         return None
 
-    def _record(self, envelope) -> None:
+    def _take_drop(self) -> tuple[bool, Callable[[], None] | None]:
+        with self._lock:
+            if not self._drops:
+                self.quits.append("answered")
+                return False, None
+            self.quits.append("dropped")
+            return True, self._drops.pop(0)
+
+    def _record(self, envelope, refused: bool = False) -> None:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
@@ -139,7 +158,7 @@ class FakeSMTP:
         msg.mail_from = envelope.mail_from
         msg.rcpt_tos = list(envelope.rcpt_tos)
         with self._cond:
-            self.messages.append(msg)
+            (self.refused if refused else self.messages).append(msg)
             self._cond.notify_all()
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -168,6 +187,16 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         failure = self.fake._take_failure("DATA")
         if failure:
+            self.fake._record(envelope, refused=True)
             return failure
         self.fake._record(envelope)
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope):
+        drop, before = self.fake._take_drop()
+        if not drop:
+            return MISSING  # aiosmtpd answers 221 as usual
+        if before is not None:
+            before()
+        server.transport.abort()  # no 221: the connection is simply gone
+        return "221 (never sent)"

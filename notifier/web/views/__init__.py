@@ -1,12 +1,11 @@
 """Server-rendered UI pages (Jinja + htmx), one module per section."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Flask
 
-from notifier.web import errors, htmx
+from notifier.core import localtime
 from notifier.services.settings import company_timezone
+from notifier.web import errors, htmx
 
 
 def init_app(app: Flask) -> None:
@@ -21,7 +20,10 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("local_dt")
     def _local_dt(value, fmt="%d.%m.%Y %H:%M"):
-        """A UTC datetime shown in the company time zone."""
+        """A UTC datetime shown in the company time zone (in UTC, marked so, where that zone's time is out of range)."""
         if value is None:
             return "—"
-        return value.astimezone(ZoneInfo(company_timezone())).strftime(fmt)
+        zone = company_timezone()
+        moment, shown_zone = localtime.in_zone(value, zone)
+        text = moment.strftime(fmt)
+        return text if shown_zone == zone else f"{text} {shown_zone}"
