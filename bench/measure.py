@@ -10,11 +10,9 @@ import importlib
 import os
 import random
 import secrets
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from . import dataset, load
 from .servers import WEBHOOK_SECRET, Stack
@@ -44,7 +42,8 @@ class Options:
     @classmethod
     def quick_mode(cls) -> "Options":
         return cls(quick=True, intake_seconds=1, intake_rounds=1, connections=4, rates=(20,), fallback_rates=(),
-                   rate_seconds=1, worker_events=10, box_workers=1, recovery_events=20, recovery_kills=1, recovery_wait=3,
+                   rate_seconds=1, worker_events=10, box_workers=1, recovery_events=20, recovery_kills=1,
+                   recovery_wait=3,
                    decision_sizes=(10, 100), decision_events=5, page_rules=50, page_requests=3)
 
 
@@ -286,7 +285,8 @@ def end_to_end(stack: Stack, opts: Options, first_index: int = 100_000) -> dict:
                 "generator_late_sends": sent.late,
                 "all": summary_ms(lat["email"] + lat["telegram"]),
                 "email": summary_ms(lat["email"]), "telegram": summary_ms(lat["telegram"]),
-                "drain_s": drain, "first_quarter_p50_ms": round(first_q * 1000, 2), "last_quarter_p50_ms": round(last_q * 1000, 2),
+                "drain_s": drain, "first_quarter_p50_ms": round(first_q * 1000, 2),
+                "last_quarter_p50_ms": round(last_q * 1000, 2),
                 **loss, "sustained": sustained}
         steps.append(step)
         if sustained:
@@ -481,8 +481,8 @@ def rules_page(stack: Stack, opts: Options) -> dict:
     an empty rules page (baseline), then the same page with 5,000 rules."""
     stack.reset_data()
     app = stack.app()
-    from notifier.web.auth import create_or_reset_admin
     from notifier.extensions import db
+    from notifier.web.auth import create_or_reset_admin
 
     with app.app_context():
         create_or_reset_admin("bench@bench.local", "bench password 123")

@@ -59,7 +59,8 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                 out.append(("2 e2e at 50/s POST->sink", t50["note"], "", "p99 <= 50 ms", _mark(t50)))
             highest = f"{r['highest_sustained_rate']}/s" if r["highest_sustained_rate"] else "none"
             tried = ", ".join(str(s["rate"]) for s in r["steps"])
-            out.append(("2 e2e highest sustained rate", f"{highest} ({r['workers']} workers; tried {tried})", "", "", ""))
+            out.append(("2 e2e highest sustained rate", f"{highest} ({r['workers']} workers; tried {tried})",
+                        "", "", ""))
         else:
             na("2 e2e POST->sink", r, "; ".join(f"no-op job at {k}/s {_ms(v)}" for k, v in base.items()) or "-")
 
@@ -75,7 +76,8 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                             f"({res['per_worker_process']:.0f}/s per process)",
                             f"no-op jobs {base.get(w)}/s", target, mark))
         else:
-            na("3 worker notifications/s", r, "; ".join(f"no-op jobs {v}/s with {k} proc" for k, v in base.items()) or "-")
+            na("3 worker notifications/s", r,
+               "; ".join(f"no-op jobs {v}/s with {k} proc" for k, v in base.items()) or "-")
 
     r = m.get("decision_cost")
     if r:

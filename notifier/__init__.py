@@ -53,11 +53,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
 
-    from notifier import models  # noqa: F401  (register the tables with the metadata)
-    from notifier import api
-    from notifier.web import auth, security, views
+    from notifier import (
+        api,
+        models,  # noqa: F401  (register the tables with the metadata)
+    )
     from notifier.runtime import cli
     from notifier.runtime.serving import BufferedBody
+    from notifier.web import auth, security, views
 
     security.init_app(app)
     auth.init_app(app)

@@ -150,7 +150,8 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
         "TELEGRAM_API_URL": (env.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
         "TIMEZONE": env.get("TIMEZONE") or "Europe/Moscow",
         "TRUSTED_PROXIES": trusted_proxies(env.get("TRUSTED_PROXIES")),
-        "RECORDING_URL_HOSTS": [h.strip().lower() for h in (env.get("RECORDING_URL_HOSTS") or "").split(",") if h.strip()],
+        "RECORDING_URL_HOSTS": [h.strip().lower() for h in (env.get("RECORDING_URL_HOSTS") or "").split(",")
+                                if h.strip()],
         "MAIL_FROM_ENV": [k for k in MAIL_KEYS if env.get(k)],
         "PUBLIC_URL": (env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
         # PBX adapters' credentials (notifier.pbx.registry); unset ones may be saved in the UI.

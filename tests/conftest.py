@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from sqlalchemy import text
 
 from notifier import create_app
 from notifier.config import database_url
-from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.extensions import db
+from notifier.runtime.embedded_redis import EmbeddedRedis
 
 pytest_plugins = ["tests.fakes.fixtures"]
 

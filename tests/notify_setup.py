@@ -8,8 +8,8 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 
 from notifier.extensions import db
 from notifier.models import Delivery

@@ -17,7 +17,18 @@ from notifier.extensions import db
 from notifier.models import Event
 from notifier.pbx import registry
 from notifier.pbx.base import (
-    ERROR, INVALID, BadAuth, BadBody, Credential, NoDirectory, Reply, Translation, Vendor, VendorFile, VendorRequest, event_id,
+    ERROR,
+    INVALID,
+    BadAuth,
+    BadBody,
+    Credential,
+    NoDirectory,
+    Reply,
+    Translation,
+    Vendor,
+    VendorFile,
+    VendorRequest,
+    event_id,
 )
 from notifier.services import pbx_status as status_service
 from notifier.services import settings
@@ -102,7 +113,8 @@ DEMO = Vendor(
 
 # --- fuzzing an adapter's endpoint (hypothesis) ----------------------------------------
 
-from hypothesis import HealthCheck, settings as hypothesis_settings  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 ALLOWED = {200, 202, 400, 401, 403, 404, 413, 415, 422}

@@ -1,8 +1,8 @@
 """GET/PUT /api/v1/schedule: the contract's JSON in and out, every error class."""
 import pytest
 
-from notifier.services import settings
 from notifier.core.workhours import Schedule
+from notifier.services import settings
 
 CONTRACT_EXAMPLE = {
     "timezone": "Europe/Moscow",

@@ -4,9 +4,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from notifier.web.auth import new_setup_link
 from notifier.extensions import db
 from notifier.models import User
+from notifier.web.auth import new_setup_link
 
 from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 

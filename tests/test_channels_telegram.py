@@ -3,12 +3,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from notifier.pipeline import delivery as dl
 from notifier.channels import Permanent, Transient
 from notifier.channels import telegram as tg_channel
-from notifier.models import Subscriber
 from notifier.channels.notification import MISSED_CALL, VOICEMAIL, Notification
 from notifier.channels.recordings import Recording
+from notifier.models import Subscriber
+from notifier.pipeline import delivery as dl
 from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, utf16_len
 
 from .factories import configure_telegram, missed_call

@@ -33,7 +33,9 @@ def test_create_get_list_patch_delete(app, client, api_headers):
 def test_search_by_name_or_any_number(client, api_headers):
     create(client, api_headers, name="ООО Ромашка", numbers=["+7 902 385 52 70", "+7 495 111-22-33"])
     create(client, api_headers, name="ИП Васильков", numbers=["+7 912 000 00 01"])
-    names = lambda q: [i["name"] for i in client.get(URL, query_string={"q": q}, headers=api_headers).get_json()["items"]]
+    def names(q):
+        return [i["name"] for i in client.get(URL, query_string={"q": q}, headers=api_headers).get_json()["items"]]
+
     assert names("ромаш") == ["ООО Ромашка"]
     assert names("111 22") == ["ООО Ромашка"]
     assert names("8 902 385") == ["ООО Ромашка"]

@@ -3,9 +3,9 @@ import re
 from datetime import timedelta
 
 from notifier.channels import checks as channel_checks
-from notifier.pipeline import delivery as dl
 from notifier.extensions import db
 from notifier.models import Subscriber, utcnow
+from notifier.pipeline import delivery as dl
 from notifier.pipeline.queueing import get_queue
 
 from .factories import configure_mail, configure_telegram, missed_call

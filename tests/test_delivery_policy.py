@@ -3,9 +3,9 @@ import random
 
 import pytest
 
-from notifier.pipeline import delivery as dl
 from notifier.core import retry_policy as rp
 from notifier.extensions import db
+from notifier.pipeline import delivery as dl
 
 from .factories import configure_mail, missed_call
 from .factories import deliveries as add_deliveries

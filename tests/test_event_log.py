@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from notifier.services import event_log
 from notifier.core import reasons
 from notifier.extensions import db
+from notifier.services import event_log
 from tests import event_log_data as data
 from tests import factories
 

@@ -3,11 +3,6 @@ back through GET /api/v1/events/{id} and the «Журнал» page: each event s
 considered and why (events.md "The event log")."""
 import pytest
 
-from notifier.core.criteria import criteria_to_json, parse_criteria
-from notifier.core.phones import normalize
-from notifier.extensions import db
-from notifier.models import Rule, Subscriber
-from tests import event_log_data as data
 from tests import factories
 from tests.webhook_signing import example, post_event
 

@@ -10,14 +10,15 @@ from datetime import timedelta
 
 import pytest
 import requests
+from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import func, select
 
-from notifier.pipeline import outbox
-from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.extensions import db
-from notifier.pipeline.intake import MAX_BODY, well_formed_signatures
 from notifier.models import Decision, Event, utcnow
+from notifier.pipeline import outbox
+from notifier.pipeline.intake import MAX_BODY, well_formed_signatures
+from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.runtime.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET
@@ -384,7 +385,7 @@ def test_redis_down_at_intake_then_sweep_queues_and_worker_processes(app, client
     assert event.queued_at is None and event.processed_at is None
     pk = event.id
     # While Redis is still down the sweep fails loudly, and the event stays unqueued.
-    with pytest.raises(Exception):
+    with pytest.raises(RedisError):
         outbox.sweep(now=utcnow() + timedelta(seconds=10))
 
     own_redis.start()

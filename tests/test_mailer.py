@@ -6,8 +6,8 @@ import pytest
 from flask_mail import BadHeaderError, Message
 
 from notifier.channels import mailer
-from notifier.services import settings
 from notifier.extensions import db
+from notifier.services import settings
 
 
 def configure(app, **values):

@@ -1,8 +1,8 @@
 """What the notification says: the email as the SMTP server received it."""
-from notifier.pipeline import delivery as dl
-from notifier.services import settings
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
+from notifier.pipeline import delivery as dl
+from notifier.services import settings
 
 from .factories import configure_mail, missed_call, voicemail
 from .factories import contact as add_contact

@@ -13,10 +13,10 @@ from rq import Queue
 from rq.job import Job
 from sqlalchemy import select
 
-from notifier.pipeline import delivery, outbox
 from notifier.extensions import db
-from notifier.pipeline.intake import enqueue_processing
 from notifier.models import Decision, Delivery, Event, utcnow
+from notifier.pipeline import delivery, outbox
+from notifier.pipeline.intake import enqueue_processing
 from notifier.runtime.redis_conn import get_redis
 
 from .conftest import WEBHOOK_SECRET

@@ -35,7 +35,14 @@ from .factories import configure_mail, configure_telegram
 from .factories import contact as add_contact
 from .notify_setup import linked_employee, run_jobs
 from .pbx_helpers import (
-    any_text, assert_answer_ok, configure_pbx, field_values, fuzz, pbx_status, stored_events, time_like,
+    any_text,
+    assert_answer_ok,
+    configure_pbx,
+    field_values,
+    fuzz,
+    pbx_status,
+    stored_events,
+    time_like,
 )
 
 TOKEN = "tok-3cx-0123456789abcdef"

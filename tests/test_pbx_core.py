@@ -22,7 +22,17 @@ from notifier.runtime.redis_conn import get_redis
 from notifier.services import pbx_status, settings
 
 from .pbx_helpers import (
-    DEMO, any_text, assert_answer_ok, configure_pbx, form_of, fuzz, pbx_status as status_of, stored_events, use_vendor,
+    DEMO,
+    any_text,
+    assert_answer_ok,
+    configure_pbx,
+    form_of,
+    fuzz,
+    stored_events,
+    use_vendor,
+)
+from .pbx_helpers import (
+    pbx_status as status_of,
 )
 
 URL = "/api/v1/pbx/demo"

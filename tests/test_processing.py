@@ -10,15 +10,12 @@ from rq import Queue
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from notifier.services import settings
-from notifier.core.criteria import criteria_to_json, parse_criteria
-from notifier.core.events import parse_event
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
-from notifier.pipeline.intake import event_columns
-from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber
+from notifier.models import Decision, Delivery, Event
 from notifier.pipeline.processing import process_event
 from notifier.runtime.redis_conn import get_redis
+from notifier.services import settings
 
 from . import factories
 from .webhook_signing import example, post_event

@@ -2,9 +2,9 @@
 on every redirect too; at most 20 MB; the notification goes out anyway."""
 import pytest
 
-from notifier.pipeline import delivery as dl
 from notifier.channels import recordings
 from notifier.channels.recordings import RecordingUnavailable
+from notifier.pipeline import delivery as dl
 
 from .factories import configure_mail, configure_telegram, voicemail
 from .factories import deliveries as add_deliveries

@@ -6,9 +6,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from notifier.core.criteria import parse_criteria
 from notifier.extensions import db
 from notifier.models import Rule
-from notifier.core.criteria import parse_criteria
 
 from .factories import rule, subscriber
 from .pager_links import page_link

@@ -1,10 +1,10 @@
 """Effective settings: environment first, then UI-saved values, then defaults."""
 import pytest
 
-from notifier.services import settings
 from notifier.config import InstanceSecrets
 from notifier.core.workhours import Schedule
 from notifier.extensions import db
+from notifier.services import settings
 
 
 def test_mail_from_ui_until_environment_sets_it(app):
@@ -48,8 +48,8 @@ def test_regenerated_webhook_secret_is_seen_by_every_process(app):
 
 
 def test_company_timezone_follows_working_hours(app):
-    from notifier.services import settings
     from notifier.core.workhours import Schedule
+    from notifier.services import settings
 
     assert settings.company_timezone() == app.config["TIMEZONE"]
     settings.put(settings.SCHEDULE_KEY, Schedule.default("Asia/Yekaterinburg").to_json())

@@ -9,11 +9,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from notifier import create_app, stored_secrets
+from notifier.extensions import db
 from notifier.services import settings
 from notifier.telegram import bot as telegram_bot
-from notifier.extensions import db
-from tests.fakes.smtp_server import FakeSMTP
 from tests.factories import subscriber
+from tests.fakes.smtp_server import FakeSMTP
 from tests.test_views_settings import mail_form
 
 SMTP_PASSWORD = "smtp-pa$$word-zima-2026"

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from notifier.services import settings
-from notifier.telegram import bot
 from notifier.extensions import db
 from notifier.models import Subscriber
+from notifier.services import settings
+from notifier.telegram import bot
 from notifier.web.security import token_digest
 from tests import factories
 

@@ -11,7 +11,17 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, BotAPI, TelegramError, TelegramPermanent, TelegramTransient, escape_html, truncate_html, utf16_len
+from notifier.telegram.api import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    BotAPI,
+    TelegramError,
+    TelegramPermanent,
+    TelegramTransient,
+    escape_html,
+    truncate_html,
+    utf16_len,
+)
 from tests.fakes.telegram_server import FakeTelegram, _ApiError, _parse_text
 
 CHAT = 424242

@@ -8,14 +8,13 @@ from datetime import timedelta
 import pytest
 
 from notifier.channels import checks as channel_checks
-from notifier.services import settings
-from notifier.telegram import bot
-from notifier.telegram import link
 from notifier.extensions import db
-from notifier.models import Rule, Subscriber, utcnow
+from notifier.models import Subscriber, utcnow
 from notifier.runtime.redis_conn import get_redis
-from notifier.web.security import token_digest
+from notifier.services import settings
+from notifier.telegram import bot, link
 from notifier.telegram.poller import AUTH_BACKOFF, IDLE, LOCK_RETRY, Poller
+from notifier.web.security import token_digest
 
 from .factories import subscriber
 

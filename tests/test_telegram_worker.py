@@ -10,10 +10,10 @@ import time
 import redis
 from rq import Worker
 
-from notifier.services import settings
-from notifier.telegram import link
 from notifier.extensions import db
 from notifier.models import Subscriber
+from notifier.services import settings
+from notifier.telegram import link
 from notifier.telegram.poller import LOCK_KEY, LOCK_RETRY, LOCK_TTL, POLL_TIMEOUT
 
 from . import factories

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from notifier.services import settings
 from notifier.core.workhours import Schedule
+from notifier.services import settings
 
 
 def form(csrf, **overrides):

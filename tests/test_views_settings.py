@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from notifier.services import settings
 from notifier.extensions import db
 from notifier.models import ApiToken, Event
+from notifier.services import settings
 from notifier.web.security import token_digest
 from tests.conftest import WEBHOOK_SECRET
 from tests.factories import configure_mail, subscriber
@@ -229,7 +229,7 @@ def test_test_message_needs_a_linked_subscriber(app, auth_client, fake_telegram,
     app.config["TELEGRAM_API_URL"] = fake_telegram.url
     settings.put(settings.TELEGRAM_KEY, {"token": fake_telegram.token, "username": "b"})
     db.session.commit()
-    subscriber(email=None, chat_id=555001).id
+    subscriber(email=None, chat_id=555001)
     unlinked = subscriber("103", email=None).id
     resp = auth_client.post("/settings/telegram/test", data={
         "csrf_token": auth_client.csrf_token, "tgtest-subscriber": unlinked if choice == "unlinked" else choice})

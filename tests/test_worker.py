@@ -1,11 +1,11 @@
 """The RQ plumbing: real Redis, the shipped worker class, an app context per job."""
 import os
 
-from notifier.runtime.embedded_redis import EmbeddedRedis
 from notifier.extensions import db
 from notifier.models import Setting
 from notifier.pipeline.queueing import get_queue
 from notifier.pipeline.worker import HEARTBEAT_GRACE, JOB_MONITORING_INTERVAL, MAINTENANCE_INTERVAL, make_worker
+from notifier.runtime.embedded_redis import EmbeddedRedis
 
 from .jobs_for_tests import outlive_heartbeats, record_context
 

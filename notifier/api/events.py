@@ -3,8 +3,8 @@ import json
 
 from flask import current_app, request
 
-from notifier.pipeline import intake
 from notifier.api import bp, token_exempt
+from notifier.pipeline import intake
 
 
 @bp.post("/events")

@@ -6,13 +6,12 @@ import time
 
 from flask import request
 
-from notifier.channels import checks as channel_checks
-from notifier.telegram import bot
-from notifier.telegram import link
-from notifier.extensions import db
-from notifier.telegram.api import TelegramError
-from notifier.api.subscribers import get_or_404
 from notifier.api import ApiError, bp, token_exempt
+from notifier.api.subscribers import get_or_404
+from notifier.channels import checks as channel_checks
+from notifier.extensions import db
+from notifier.telegram import bot, link
+from notifier.telegram.api import TelegramError
 
 WEBHOOK_REPLY_WAIT = 5  # a web request waits at most this for Telegram's 429 retry_after
 

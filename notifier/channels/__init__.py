@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from notifier.models import Subscriber
 from notifier.channels.notification import Notification
 from notifier.channels.recordings import Recording
+from notifier.models import Subscriber
 
 
 class SendError(Exception):

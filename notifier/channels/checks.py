@@ -13,9 +13,9 @@ from datetime import datetime
 from flask_mail import Message
 
 from notifier.channels import mailer
-from notifier.services import settings
 from notifier.extensions import db
 from notifier.models import utcnow
+from notifier.services import settings
 from notifier.telegram.api import BotAPI, TelegramError
 
 MAIL, TELEGRAM = "mail", "telegram"

@@ -12,12 +12,11 @@ import smtplib
 from flask import current_app
 from flask_mail import BadHeaderError, Message
 
-from notifier.channels import mailer
-from notifier.services import settings
-from notifier.models import Subscriber
+from notifier.channels import Attempt, Permanent, Transient, mailer
 from notifier.channels.notification import Notification, clean
 from notifier.channels.recordings import Recording
-from notifier.channels import Attempt, Permanent, Transient
+from notifier.models import Subscriber
+from notifier.services import settings
 
 
 class EmailChannel:

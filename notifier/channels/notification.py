@@ -17,12 +17,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from notifier.services import settings
 from notifier.core import localtime, phones
-from notifier.core.text import strip_format
 from notifier.core.events import VOICEMAIL_RECEIVED
+from notifier.core.text import strip_format
 from notifier.extensions import db
 from notifier.models import ContactNumber, Event, Subscriber
+from notifier.services import settings
 
 MISSED_CALL, VOICEMAIL = "missed_call", "voicemail"
 TITLES = {MISSED_CALL: "Пропущенный звонок", VOICEMAIL: "Голосовое сообщение"}

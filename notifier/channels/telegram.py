@@ -11,13 +11,20 @@ apps recognise and make tappable themselves.
 """
 from __future__ import annotations
 
+from notifier.channels import Attempt, Permanent, Transient
 from notifier.channels import checks as channel_checks
-from notifier.services import settings
-from notifier.models import Subscriber
 from notifier.channels.notification import Notification
 from notifier.channels.recordings import Recording
-from notifier.telegram.api import CAPTION_LIMIT, MESSAGE_LIMIT, TelegramPermanent, TelegramTransient, escape_html, truncate_html
-from notifier.channels import Attempt, Permanent, Transient
+from notifier.models import Subscriber
+from notifier.services import settings
+from notifier.telegram.api import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    TelegramPermanent,
+    TelegramTransient,
+    escape_html,
+    truncate_html,
+)
 
 
 class TelegramChannel:

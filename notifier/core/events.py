@@ -219,7 +219,7 @@ def _is_http_url(value: str) -> bool:
         return False
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -11,7 +11,7 @@ environment variables of every adapter are known in one place.
 from __future__ import annotations
 
 from notifier.pbx.asterisk import VENDOR as ASTERISK
-from notifier.pbx.base import Credential, Vendor
+from notifier.pbx.base import Vendor
 from notifier.pbx.mango import VENDOR as MANGO
 from notifier.pbx.threecx import VENDOR as THREECX
 from notifier.pbx.vats import VENDOR as VATS

@@ -42,7 +42,16 @@ from xml.sax.saxutils import escape
 
 from notifier.core import phones
 from notifier.pbx.base import (
-    BadAuth, BadBody, Credential, Directory, Reply, Translation, Vendor, VendorFile, VendorRequest, event_id,
+    BadAuth,
+    BadBody,
+    Credential,
+    Directory,
+    Reply,
+    Translation,
+    Vendor,
+    VendorFile,
+    VendorRequest,
+    event_id,
 )
 
 SLUG = "3cx"

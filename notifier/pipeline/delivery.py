@@ -31,15 +31,15 @@ from rq import Queue
 from rq.job import Job, Retry
 from sqlalchemy import and_, or_, select, update
 
-from notifier.channels import checks as channel_checks, recordings
 from notifier import channels
-from notifier.telegram import link as telegram_link
-from notifier.channels import Permanent, Transient
+from notifier.channels import Permanent, Transient, recordings
+from notifier.channels import checks as channel_checks
+from notifier.channels.notification import Notification, build
 from notifier.core import retry_policy
 from notifier.extensions import db
 from notifier.models import Delivery, Subscriber, utcnow
-from notifier.channels.notification import Notification, build
 from notifier.pipeline.queueing import discard_job, get_queue
+from notifier.telegram import link as telegram_link
 
 log = logging.getLogger(__name__)
 

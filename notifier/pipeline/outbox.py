@@ -27,10 +27,10 @@ from redis.exceptions import LockError, RedisError
 from rq.job import Job, JobStatus
 from sqlalchemy import and_, or_, select, update
 
-from notifier.pipeline import delivery
 from notifier.extensions import db
-from notifier.pipeline.intake import enqueue_processing, process_job_id
 from notifier.models import Event, utcnow
+from notifier.pipeline import delivery
+from notifier.pipeline.intake import enqueue_processing, process_job_id
 from notifier.pipeline.queueing import discard_job
 from notifier.runtime.redis_conn import get_redis
 

@@ -104,8 +104,8 @@ def _in_app(app: Flask, fn) -> None:
 def main(burst: bool = False) -> None:
     from notifier import create_app
     from notifier.pipeline import asterisk_listener, outbox
-    from notifier.telegram import poller as telegram_poller
     from notifier.runtime.embedded_redis import EmbeddedRedis
+    from notifier.telegram import poller as telegram_poller
 
     embedded = None
     if not os.environ.get("REDIS_URL"):

@@ -127,7 +127,8 @@ def main() -> int:
             return 0
         if link:
             print(f"\n* No admin yet. Open this one-time setup link to create one:\n\n    {link}\n", flush=True)
-        print(f"* web: http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}  (Ctrl+C stops)", flush=True)
+        host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+        print(f"* web: http://{host}:{port}  (Ctrl+C stops)", flush=True)
         while not stop.wait(0.5):
             for name, proc in list(children.items()):
                 code = proc.poll()

@@ -251,7 +251,8 @@ def plan_contacts(source: bytes | str) -> Plan:
     contact_line: dict[int, int] = {}
     for line, cells in table.rows:
         raw = _row_data(cells, table.fields)
-        data: dict = {"name": raw["name"], "numbers": [n.strip() for n in _NUMBER_SPLIT.split(raw["numbers"]) if n.strip()]}
+        numbers = [n.strip() for n in _NUMBER_SPLIT.split(raw["numbers"]) if n.strip()]
+        data: dict = {"name": raw["name"], "numbers": numbers}
         if "vip" in raw:
             data["vip"] = raw["vip"]
         try:

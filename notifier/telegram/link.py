@@ -21,12 +21,12 @@ from flask import current_app, render_template
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import select
 
-from notifier.services import settings
-from notifier.extensions import db
 from notifier.channels.mailer import send_message
+from notifier.extensions import db
 from notifier.models import Setting, Subscriber, utcnow
-from notifier.web.security import token_digest
+from notifier.services import settings
 from notifier.telegram.api import BotAPI
+from notifier.web.security import token_digest
 
 LINK_TTL = timedelta(days=7)
 REASON_MAX = 200  # Subscriber.telegram_unlinked_reason

@@ -23,10 +23,10 @@ import redis
 from flask import Flask
 from redis.exceptions import LockError
 
-from notifier.services import settings
-from notifier.telegram import bot
 from notifier.extensions import db
 from notifier.pipeline.queueing import worker_connection
+from notifier.services import settings
+from notifier.telegram import bot
 from notifier.telegram.api import BotAPI, TelegramError
 
 log = logging.getLogger(__name__)

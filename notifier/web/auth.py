@@ -8,12 +8,21 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request,
-    session, url_for,
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select

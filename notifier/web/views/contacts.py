@@ -6,19 +6,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from notifier.core.fielderrors import FieldErrors
-from notifier.services import contact_search, csv_io
-from notifier.services import contacts as service
 from notifier.extensions import db
 from notifier.models import Contact
-from notifier.web.paging import paginate
+from notifier.services import contact_search, csv_io
+from notifier.services import contacts as service
 from notifier.web import htmx
+from notifier.web.paging import paginate
 from notifier.web.views import people
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 RESULTS = "contact-results"
 IMPORT_TEXTS = {
     "title": "Импорт клиентов", "section": "Записная книжка клиентов", "list_endpoint": "contacts.index",
-    "example": "Имя;Номера;VIP\r\nООО Ромашка;+7 902 385-52-70, +7 495 123-45-67;да\r\nИП Васильков;8 912 000-00-01;нет",
+    "example": ("Имя;Номера;VIP\r\nООО Ромашка;+7 902 385-52-70, +7 495 123-45-67;да\r\n"
+                "ИП Васильков;8 912 000-00-01;нет"),
     "rule": "Несколько номеров одного клиента — в одной ячейке через запятую. Если номер уже есть у клиента "
             "в книжке, этот клиент обновляется: имя, VIP и номера становятся такими, как в файле.",
 }

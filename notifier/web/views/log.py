@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from notifier.pipeline import delivery
-from notifier.services import event_log
 from notifier.core import reasons
 from notifier.extensions import db
 from notifier.models import Delivery, Subscriber
+from notifier.pipeline import delivery
+from notifier.services import event_log
 from notifier.web import htmx
 
 bp = Blueprint("log", __name__, url_prefix="/log")

@@ -49,5 +49,6 @@ def import_page(kind: str, texts: dict):
                 source = csv_io.decode(raw)
         if not plan.ok:
             status = 422
+    columns = csv_io.SUBSCRIBER_COLUMNS if kind == "subscribers" else csv_io.CONTACT_COLUMNS
     return render_template("subscribers/import.html", plan=plan, source=source, kind=kind, t=texts,
-                           columns=csv_io.SUBSCRIBER_COLUMNS if kind == "subscribers" else csv_io.CONTACT_COLUMNS), status
+                           columns=columns), status

@@ -14,16 +14,15 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from notifier.services import onboarding
-from notifier.services import rules as service
-from notifier.services import settings
-from notifier.services import subscribers as subscriber_service
-from notifier.services.people_fields import query as clean_query
 from notifier.core import phones
 from notifier.core.criteria import WEEKDAYS, criteria_to_json, parse_criteria
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
+from notifier.services import onboarding, settings
+from notifier.services import rules as service
+from notifier.services import subscribers as subscriber_service
+from notifier.services.people_fields import query as clean_query
 from notifier.services.subscriber_search import find as find_subscribers
 from notifier.web import htmx
 
@@ -243,8 +242,8 @@ def _refused(exc: FieldErrors):
     """A bulk request the service refuses as a whole (too many rules): 422 with
     its message, in the list's status line (htmx) or on the page."""
     message = "; ".join(exc.errors.values())
-    if _is_htmx():
-        return "", 422, {"HX-Reswap": "none", "HX-Trigger": _trigger(CHANGED, message)}
+    if htmx.is_request():
+        return "", 422, htmx.headers(trigger={CHANGED: {"message": message}}, reswap="none")
     flash(message, "error")
     return render_template("rules/index.html", **_listing()), 422
 

@@ -20,11 +20,11 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from notifier.channels import checks as channel_checks
 from notifier.core import addresses, phones
+from notifier.extensions import db
 from notifier.services import api_tokens, event_log, settings, test_event
 from notifier.services import subscribers as subscriber_service
-from notifier.extensions import db
-from notifier.web.views import pbx as pbx_views
 from notifier.telegram.api import TelegramError, TelegramPermanent
+from notifier.web.views import pbx as pbx_views
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -74,13 +74,15 @@ class PortField(IntegerField):
 
 
 class MailForm(FlaskForm):
-    server = StringField("SMTP-сервер", validators=[Optional(), Length(max=253, message="Не длиннее 253 символов"), _hostname])
+    server = StringField("SMTP-сервер",
+                         validators=[Optional(), Length(max=253, message="Не длиннее 253 символов"), _hostname])
     port = PortField("Порт", default=587, validators=[InputRequired("Укажите порт"), NumberRange(1, 65535, PORT_ERROR)])
     security = SelectField("Шифрование", choices=SECURITY_CHOICES, default="starttls")
     username = StringField("Пользователь", validators=[Optional(), Length(max=254, message="Не длиннее 254 символов")])
     password = PasswordField("Пароль", validators=[Optional(), Length(max=254, message="Не длиннее 254 символов")])
     clear_password = BooleanField("Удалить сохранённый пароль")
-    sender = StringField("Отправитель", validators=[Optional(), Length(max=254, message="Не длиннее 254 символов"), _sender])
+    sender = StringField("Отправитель",
+                         validators=[Optional(), Length(max=254, message="Не длиннее 254 символов"), _sender])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -91,7 +93,8 @@ class MailForm(FlaskForm):
 
 
 class MailTestForm(FlaskForm):
-    to = StringField("Кому", validators=[InputRequired("Укажите адрес"), Length(max=254, message="Не длиннее 254 символов"),
+    to = StringField("Кому", validators=[InputRequired("Укажите адрес"),
+                                         Length(max=254, message="Не длиннее 254 символов"),
                                          Email("Неверный email", check_deliverability=False)])
 
 

@@ -6,19 +6,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from notifier.core.fielderrors import FieldErrors
-from notifier.services import csv_io, subscriber_search
-from notifier.services import subscribers as service
 from notifier.extensions import db
 from notifier.models import Subscriber
-from notifier.web.paging import paginate
+from notifier.services import csv_io, subscriber_search
+from notifier.services import subscribers as service
 from notifier.web import htmx
+from notifier.web.paging import paginate
 from notifier.web.views import people
 
 bp = Blueprint("subscribers", __name__, url_prefix="/subscribers")
 RESULTS = "subscriber-results"
 IMPORT_TEXTS = {
     "title": "Импорт абонентов", "section": "Абоненты", "list_endpoint": "subscribers.index",
-    "example": "Номер;Имя;Email;Telegram\r\n101;Иванов Иван;ivanov@example.com;@ivanov\r\n+7 902 385-52-70;Петрова Анна;;",
+    "example": ("Номер;Имя;Email;Telegram\r\n101;Иванов Иван;ivanov@example.com;@ivanov\r\n"
+                "+7 902 385-52-70;Петрова Анна;;"),
     "rule": "Абонент с тем же номером (после нормализации) обновляется, остальные создаются. "
             "Обновляются только столбцы, которые есть в файле; пустая ячейка очищает поле.",
 }
@@ -55,7 +56,8 @@ def create():
         else:
             flash(f"Абонент {service.label(subscriber)} добавлен.", "success")
             return redirect(url_for("subscribers.index"))
-    return render_template("subscribers/form.html", subscriber=None, values=values, errors=errors), 422 if errors else 200
+    page = render_template("subscribers/form.html", subscriber=None, values=values, errors=errors)
+    return page, 422 if errors else 200
 
 
 @bp.route("/<int:subscriber_id>/edit", methods=["GET", "POST"])

@@ -15,12 +15,11 @@ from flask_wtf import FlaskForm
 from wtforms import URLField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from notifier.services import settings
-from notifier.channels import checks as channel_checks, mailer
-from notifier.telegram import bot
-from notifier.telegram import link
+from notifier.channels import checks as channel_checks
+from notifier.channels import mailer
 from notifier.extensions import db
 from notifier.models import Subscriber
+from notifier.telegram import bot, link
 from notifier.telegram.api import TelegramError
 from notifier.web import htmx
 
