@@ -45,6 +45,7 @@ UI_ID_ROUTES = [
     ("GET", "/contacts/{id}/delete"), ("POST", "/contacts/{id}/delete"),
     ("GET", "/rules/{id}/edit"), ("POST", "/rules/{id}/edit"), ("POST", "/rules/{id}/delete"),
     ("GET", "/log/{id}"), ("POST", "/log/deliveries/{id}/retry"),
+    ("POST", "/log/deliveries/{id}/send"),
     ("POST", "/settings/tokens/{id}/revoke"),
 ]
 
