@@ -110,9 +110,15 @@ def retry(delivery_id: int) -> bool:
     worker is sending it right now.
     """
     now = utcnow()
+    return _back_to_pending(delivery_id, now, Delivery.status.in_(("failed", "retrying")), _lease_free(now))
+
+
+def _back_to_pending(delivery_id: int, now: datetime, *conditions) -> bool:
+    """Set the delivery pending (if ``conditions`` still hold) and queue it now;
+    False when the row did not qualify. Redis down: the sweep queues it later."""
     result = db.session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status.in_(("failed", "retrying")), _lease_free(now))
+        .where(Delivery.id == delivery_id, *conditions)
         .values(status="pending", next_attempt_at=None, updated_at=now)
         .execution_options(synchronize_session=False))
     db.session.commit()
@@ -150,19 +156,7 @@ def send_skipped(delivery_id: int) -> bool:
     if row is None or not sendable_now(row, now):
         db.session.rollback()
         return False
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == "skipped")
-        .values(status="pending", next_attempt_at=None, updated_at=now)
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-    if result.rowcount != 1:
-        return False
-    try:
-        _enqueue(get_queue(), [delivery_id], replace=frozenset({"scheduled", "started"}))
-    except Exception as exc:  # the row is pending: the sweep queues it
-        log.warning("could not queue delivery %s (%s); the sweep will retry", delivery_id, exc)
-    return True
+    return _back_to_pending(delivery_id, now, Delivery.status == "skipped")
 
 
 def requeue_stale(now: datetime | None = None) -> int:
