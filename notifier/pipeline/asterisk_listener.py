@@ -32,19 +32,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import datetime, timezone
 
 import redis
 from flask import Flask
-from redis.exceptions import LockError
 
 from notifier.extensions import db
 from notifier.pbx import ami, asterisk
 from notifier.pbx.base import ACCEPTED, BAD_AUTH, DUPLICATE
 from notifier.pipeline import intake
 from notifier.runtime.redis_conn import connect
+from notifier.runtime.singleton_loop import SingletonLoop
 from notifier.services import pbx_status, settings
 
 log = logging.getLogger(__name__)
@@ -103,15 +102,14 @@ def configured_target(app: Flask) -> tuple[str | None, asterisk.AmiTarget | None
         return url, None, str(err)
 
 
-class Listener:
+class Listener(SingletonLoop):
+    name = "asterisk-ami"
+    max_backoff = MAX_BACKOFF
+
     def __init__(self, app: Flask, connection: redis.Redis | None = None):
+        super().__init__(connection or connect(app.config["REDIS_URL"], socket_timeout=10), LOCK_KEY, LOCK_TTL)
         self.app = app
-        self.redis = connection or connect(app.config["REDIS_URL"], socket_timeout=10)
-        self.lock = self.redis.lock(LOCK_KEY, timeout=LOCK_TTL, thread_local=False)
-        self.stopping = threading.Event()
-        self.failures = 0
         self.connects = 0  # successful logins so far (tests and logs)
-        self._thread: threading.Thread | None = None
         self._conn: ami.Connection | None = None
         self._last_error: tuple[str, str] | None = None
 
@@ -135,23 +133,6 @@ class Listener:
                 pbx_status.record(asterisk.SLUG, outcome, detail)
             finally:
                 db.session.remove()
-
-    # -- the lock ------------------------------------------------------------------
-    def hold_lock(self) -> bool:
-        try:
-            if self.lock.owned():
-                self.lock.reacquire()
-                return True
-            return bool(self.lock.acquire(blocking=False))
-        except LockError:
-            return bool(self.lock.acquire(blocking=False))
-
-    def release(self) -> None:
-        try:
-            if self.lock.owned():
-                self.lock.release()
-        except (LockError, redis.RedisError):
-            pass
 
     # -- one connection ------------------------------------------------------------
     def step(self) -> float:
@@ -344,31 +325,15 @@ class Listener:
                                                            else linkedid):
                 return
 
-    # -- the loop ----------------------------------------------------------------------
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                delay = self.step()
-            except Exception:  # Redis or the database is down: back off, keep going
-                log.exception("AMI listener step failed")
-                self.failures += 1
-                delay = min(2 ** self.failures, MAX_BACKOFF)
-            self.stopping.wait(delay)
-        self.release()
-
-    def start(self) -> "Listener":
-        self._thread = threading.Thread(target=self.run, name="asterisk-ami", daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self, timeout: float = 5.0) -> None:
+        """End the loop; a read still blocked after ``timeout`` has its socket closed."""
         self.stopping.set()
         conn = self._conn
         if self._thread is not None:
             self._thread.join(timeout)
         if conn is not None and self._thread is not None and self._thread.is_alive():
             conn.close()
-        self.release()
+        super().stop(0)
 
 
 def start(app: Flask) -> Listener:

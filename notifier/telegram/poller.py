@@ -25,6 +25,7 @@ from redis.exceptions import LockError
 
 from notifier.extensions import db
 from notifier.pipeline.queueing import worker_connection
+from notifier.runtime.singleton_loop import SingletonLoop
 from notifier.services import settings
 from notifier.telegram import bot
 from notifier.telegram.api import BotAPI, TelegramError
@@ -44,18 +45,17 @@ AUTH_BACKOFF = 300     # bad token: Telegram will not change its mind soon
 MAX_REPLY_WAIT = 60    # longest 429 retry_after worth waiting for before answering
 
 
-class Poller:
+class Poller(SingletonLoop):
+    name = "telegram-poller"
+    max_backoff = MAX_BACKOFF
+
     def __init__(self, app: Flask, connection: redis.Redis | None = None,
                  poll_timeout: int = POLL_TIMEOUT):
+        super().__init__(connection or worker_connection(app), LOCK_KEY, LOCK_TTL)
         self.app = app
-        self.redis = connection or worker_connection(app)
-        self.lock = self.redis.lock(LOCK_KEY, timeout=LOCK_TTL, thread_local=False)
         self.poll_timeout = poll_timeout
-        self.stopping = threading.Event()
-        self.failures = 0
         self._api: BotAPI | None = None
         self._api_key: tuple[str, str] | None = None
-        self._thread: threading.Thread | None = None
         self._keeper: threading.Thread | None = None
         self._progress = time.monotonic()  # the poll thread's last sign of life
 
@@ -109,24 +109,7 @@ class Poller:
             return AUTH_BACKOFF
         return min(2 ** self.failures, MAX_BACKOFF)
 
-    # -- the lock -----------------------------------------------------------------
-    def hold_lock(self) -> bool:
-        """Take the lock, or renew it if this poller holds it."""
-        try:
-            if self.lock.owned():
-                self.lock.reacquire()
-                return True
-            return bool(self.lock.acquire(blocking=False))
-        except LockError:  # expired between owned() and reacquire()
-            return bool(self.lock.acquire(blocking=False))
-
-    def release(self) -> None:
-        try:
-            if self.lock.owned():
-                self.lock.release()
-        except (LockError, redis.RedisError):
-            pass  # expired, or Redis is gone: the TTL frees it
-
+    # -- the lock renewal ---------------------------------------------------------
     def keep_lock(self) -> None:
         """The keeper thread: renew the lock this poller holds every LOCK_RENEW
         seconds, while the poll thread shows progress."""
@@ -143,33 +126,18 @@ class Poller:
             except redis.RedisError as err:
                 log.warning("Telegram poller lock not renewed: %s", err)
 
-    # -- the loop -----------------------------------------------------------------
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                delay = self.step()
-            except Exception:  # Redis or the database is down: back off, keep going
-                log.exception("Telegram poller step failed")
-                self.failures += 1
-                delay = min(2 ** self.failures, MAX_BACKOFF)
-            self.stopping.wait(delay)
-        self.release()
-
     def start(self) -> "Poller":
-        self._thread = threading.Thread(target=self.run, name="telegram-poller", daemon=True)
         self._keeper = threading.Thread(target=self.keep_lock, name="telegram-poller-lock", daemon=True)
-        self._thread.start()
         self._keeper.start()
-        return self
+        return super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to end; a getUpdates in flight is abandoned (daemon thread)
         and its updates, never confirmed, go to the next poller."""
         self.stopping.set()
-        for thread in (self._thread, self._keeper):
-            if thread is not None:
-                thread.join(timeout)
-        self.release()
+        if self._keeper is not None:
+            self._keeper.join(timeout)
+        super().stop(timeout)
 
 
 def start(app: Flask) -> Poller:
