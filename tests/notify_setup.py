@@ -22,6 +22,14 @@ linked_employee = partial(factories.subscriber, chat_id=5551234, telegram="@ivan
 """The employee the delivery tests notify: email and a linked Telegram chat."""
 
 
+def notified_employee(smtp, tg, types=("missed_calls",), **fields):
+    """What an end-to-end test starts from: mail and the bot pointed at the test
+    servers, and the linked employee with one rule for ``types``."""
+    factories.configure_mail(smtp)
+    factories.configure_telegram(tg)
+    return linked_employee(rules=[{"types": list(types)}], **fields)
+
+
 def delivery(delivery_id: int) -> Delivery:
     db.session.expire_all()
     return db.session.get(Delivery, delivery_id)

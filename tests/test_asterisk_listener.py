@@ -22,9 +22,8 @@ from notifier.runtime.redis_conn import connect
 
 from . import ami_calls as calls
 from .conftest import ROOT
-from .factories import configure_mail, configure_telegram, subscriber
 from .fakes.ami_server import FakeAmi
-from .notify_setup import run_jobs
+from .notify_setup import notified_employee, run_jobs
 from .pbx_helpers import configure_pbx, pbx_status, stored_events
 from .test_views_pbx import card, page
 
@@ -68,9 +67,7 @@ def listeners(app):
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram):
     """Employee 102 with a rule for missed calls and voicemail; email and Telegram configured."""
-    configure_mail(smtp_server)
-    configure_telegram(fake_telegram)
-    return subscriber(chat_id=5551234, rules=[{"types": ["missed_calls", "voicemail"]}]).id
+    return notified_employee(smtp_server, fake_telegram, ("missed_calls", "voicemail")).id
 
 
 def events_of(sequence):

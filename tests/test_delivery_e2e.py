@@ -7,23 +7,17 @@ from notifier.core.criteria import criteria_to_json, parse_criteria
 from notifier.extensions import db
 from notifier.models import Delivery, Event, Rule
 
-from .factories import configure_mail, configure_telegram, missed_call, voicemail
 from .factories import contact as add_contact
-from .notify_setup import FileServer, linked_employee, run_jobs
+from .factories import missed_call, voicemail
+from .notify_setup import FileServer, linked_employee, notified_employee, run_jobs
 from .webhook_signing import post_event
 
 
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram):
     """Employee 102 with a rule for both types; both channels configured."""
-    configure_mail(smtp_server)
-    configure_telegram(fake_telegram)
     app.config["DELIVERY_RETRY_BASE"] = 1
-    sid = linked_employee().id
-    db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(
-        parse_criteria({"types": ["missed_calls", "voicemail"]}))))
-    db.session.commit()
-    return sid
+    return notified_employee(smtp_server, fake_telegram, ("missed_calls", "voicemail")).id
 
 
 def statuses(app) -> list[tuple[str, str, int]]:

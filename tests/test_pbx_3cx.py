@@ -23,17 +23,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifier.core.criteria import criteria_to_json, parse_criteria
 from notifier.core.events import parse_event
-from notifier.extensions import db
-from notifier.models import Rule
 from notifier.pbx import threecx
 from notifier.pbx.base import BadAuth, BadBody, DirectoryContact, VendorRequest
 
 from . import threecx_engine
-from .factories import configure_mail, configure_telegram
 from .factories import contact as add_contact
-from .notify_setup import linked_employee, run_jobs
+from .notify_setup import notified_employee, run_jobs
 from .pbx_helpers import (
     any_text,
     assert_answer_ok,
@@ -323,12 +319,7 @@ def test_a_get_to_the_journal_address_is_a_bad_body(client, threecx_on):
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram, threecx_on):
     """Employee 102 with a rule for missed calls; email and Telegram configured."""
-    configure_mail(smtp_server)
-    configure_telegram(fake_telegram)
-    sid = linked_employee().id
-    db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(parse_criteria({"types": ["missed_calls"]}))))
-    db.session.commit()
-    return sid
+    return notified_employee(smtp_server, fake_telegram).id
 
 
 def test_3cx_missed_call_notifies_by_email_and_telegram_exactly_once(app, client, employee, smtp_server,

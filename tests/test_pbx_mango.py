@@ -46,16 +46,14 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from notifier import create_app
-from notifier.core.criteria import criteria_to_json, parse_criteria
 from notifier.core.events import parse_event
 from notifier.extensions import db
-from notifier.models import MangoNotification, Rule, utcnow
+from notifier.models import MangoNotification, utcnow
 from notifier.pbx import mango
 from notifier.pbx.base import BadAuth, BadBody, Translation, VendorRequest
 
-from .factories import configure_mail, configure_telegram
 from .factories import contact as add_contact
-from .notify_setup import linked_employee, run_jobs
+from .notify_setup import notified_employee, run_jobs
 from .pbx_helpers import any_text, assert_answer_ok, configure_pbx, fuzz, pbx_status, stored_events
 
 KEY, SALT = "1234567890qwerty", "salt-0123456789abcdef"  # DOC_SIGN's example key; any salt
@@ -615,12 +613,7 @@ def test_the_last_leg_and_the_summary_at_once_make_the_event_once(app, mango_on)
 @pytest.fixture
 def employee(app, smtp_server, fake_telegram, mango_on):
     """Employee 102 with a rule for missed calls; email and Telegram configured."""
-    configure_mail(smtp_server)
-    configure_telegram(fake_telegram)
-    sid = linked_employee().id
-    db.session.add(Rule(subscriber_id=sid, criteria=criteria_to_json(parse_criteria({"types": ["missed_calls"]}))))
-    db.session.commit()
-    return sid
+    return notified_employee(smtp_server, fake_telegram).id
 
 
 def test_mango_missed_call_notifies_by_email_and_telegram_exactly_once(app, client, employee, smtp_server,

@@ -38,7 +38,7 @@ from notifier.pbx import vats
 from notifier.pbx.base import BadAuth, BadBody, NoDirectory, VendorRequest
 
 from . import factories
-from .notify_setup import linked_employee, run_jobs
+from .notify_setup import notified_employee, run_jobs
 from .pbx_helpers import any_text, assert_answer_ok, configure_pbx, field_values, fuzz, pbx_status, stored_events
 
 TOKEN = "crm-token-0123456789"
@@ -340,9 +340,7 @@ def test_contact_answers_a_vip_clients_name_from_the_notebook(app, client, vats_
 
 def test_vats_missed_call_notifies_by_email_and_telegram_exactly_once(app, client, smtp_server, fake_telegram,
                                                                        vats_on):
-    factories.configure_mail(smtp_server)
-    factories.configure_telegram(fake_telegram)
-    linked_employee(rules=[{"types": ["missed_calls"]}])
+    notified_employee(smtp_server, fake_telegram)
     factories.contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
     assert post(client, MISSED).status_code == 202
     assert post(client, MISSED).status_code == 200  # the PBX retries: nothing twice

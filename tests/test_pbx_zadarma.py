@@ -37,7 +37,7 @@ from notifier.pbx.base import BadAuth, BadBody, NoDirectory, VendorRequest
 from notifier.services import pbx_calls
 
 from . import factories
-from .notify_setup import linked_employee, run_jobs
+from .notify_setup import linked_employee, notified_employee, run_jobs
 from .pbx_helpers import assert_answer_ok, configure_pbx, field_values, fuzz, pbx_status, stored_events
 
 SECRET = "8a8e91d214fb728889c7"
@@ -398,9 +398,7 @@ def test_the_settings_card_offers_zadarma(auth_client):
 
 def test_zadarma_missed_call_notifies_by_email_and_telegram_exactly_once(app, client, zadarma_on, smtp_server,
                                                                           fake_telegram):
-    factories.configure_mail(smtp_server)
-    factories.configure_telegram(fake_telegram)
-    linked_employee(number="101", rules=[{"types": ["missed_calls"]}])
+    notified_employee(smtp_server, fake_telegram, number="101")
     linked_employee(number="102", name="Петров Пётр", email="petrov@example.com", chat_id=5551235,
                     telegram="@petrov", rules=[{"types": ["missed_calls"]}])
     factories.contact("ООО Ромашка", "+7 902 385-52-70", vip=True)
