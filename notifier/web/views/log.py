@@ -50,35 +50,27 @@ def detail(pk: int):
 @bp.post("/deliveries/<int:delivery_id>/retry")
 def retry(delivery_id: int):
     """«Повторить» for a failed delivery: the delivery module re-queues it."""
-    row = db.session.get(Delivery, delivery_id)
-    if row is None:
-        abort(404, "Такого уведомления нет.")
-    event_pk = row.event_id
-    if delivery.retry(delivery_id):
-        message, kind = "Уведомление снова поставлено в очередь на отправку.", "success"
-    else:
-        message, kind = "Повторить нельзя: уведомление уже не в статусе «Ошибка».", "error"
-    db.session.expire_all()  # the delivery module may have changed the row in its own session
-    if htmx.target() == DETAIL_ID:
-        entry = event_log.by_pk(event_pk)
-        return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
-    flash(message, kind)
-    return redirect(url_for("log.detail", pk=event_pk), 303)
+    return _requeue(delivery_id, delivery.retry, "Уведомление снова поставлено в очередь на отправку.",
+                    "Повторить нельзя: уведомление уже не в статусе «Ошибка».")
 
 
 @bp.post("/deliveries/<int:delivery_id>/send")
 def send(delivery_id: int):
     """«Отправить» for a delivery skipped because the channel was not ready (issue 14, item 7)."""
+    return _requeue(delivery_id, delivery.send_skipped, "Уведомление поставлено в очередь на отправку.",
+                    "Отправить нельзя: уведомление не пропущено, событие старше "
+                    f"{delivery.SEND_SKIPPED_WITHIN.days} дней или канал всё ещё не может его доставить.")
+
+
+def _requeue(delivery_id: int, action, done: str, refused: str):
+    """Run ``action(delivery_id)`` and show its outcome on the event's detail
+    (re-rendered for htmx, else a flash and a redirect)."""
     row = db.session.get(Delivery, delivery_id)
     if row is None:
         abort(404, "Такого уведомления нет.")
     event_pk = row.event_id
-    if delivery.send_skipped(delivery_id):
-        message, kind = "Уведомление поставлено в очередь на отправку.", "success"
-    else:
-        message, kind = ("Отправить нельзя: уведомление не пропущено, событие старше "
-                         f"{delivery.SEND_SKIPPED_WITHIN.days} дней или канал всё ещё не может его доставить."), "error"
-    db.session.expire_all()
+    message, kind = (done, "success") if action(delivery_id) else (refused, "error")
+    db.session.expire_all()  # the delivery module may have changed the row in its own session
     if htmx.target() == DETAIL_ID:
         entry = event_log.by_pk(event_pk)
         return render_template("log/_detail.html", entry=entry, message=message, kind=kind)
