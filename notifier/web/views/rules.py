@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from notifier.core import phones
 from notifier.core.criteria import WEEKDAYS, criteria_to_json, parse_criteria
 from notifier.core.fielderrors import FieldErrors
+from notifier.core.rule_check import KINDS as CHECK_KINDS
+from notifier.core.rule_check import parse_probe
 from notifier.extensions import db
 from notifier.models import Rule, Subscriber
-from notifier.services import onboarding, settings
+from notifier.services import onboarding, rule_check, settings
 from notifier.services import rules as service
 from notifier.services import subscribers as subscriber_service
 from notifier.services.people_fields import query as clean_query
@@ -86,6 +90,9 @@ class Dialog:
     tab: str = "addresses"
     focus: str | None = None  # id of the input to focus after a swap
     note: str | None = None
+    error_note: str | None = None  # the banner over field errors, when not «не сохранено»
+    check: rule_check.Result | None = None  # «Проверить правило»: the verdicts
+    check_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def tab_errors(self) -> dict[str, bool]:
@@ -130,6 +137,11 @@ def values_from_form(form) -> dict:
         "numbers": [n for n in form.getlist("numbers") if n.strip()],
         "number": form.get("number", ""),
         "q": clean_query(form.get("q")),
+        # «Проверить правило»: never part of the rule; check_at None means not posted (then «now»).
+        "check_number": form.get("check_number", ""),
+        "check_at": form.get("check_at"),
+        "check_type": form.get("check_type", "missed_call"),
+        "check_all": form.get("check_all") == "1",
     }
 
 
@@ -273,9 +285,38 @@ def _handle(dialog: Dialog):
         index = _int(arg, -1)
         dialog.values["numbers"] = [n for i, n in enumerate(dialog.values["numbers"]) if i != index]
         dialog.tab, dialog.focus = "criteria", "rule-number"
+    elif action == "check":
+        _check(dialog)
     elif action == "save":
         return _save(dialog)
-    return _show(dialog, 422 if dialog.errors else 200)
+    return _show(dialog, 422 if dialog.errors or dialog.check_errors else 200)
+
+
+def _check(dialog: Dialog) -> None:
+    """«Проверить правило»: the form's criteria (saved or not) for each chosen employee; nothing stored."""
+    values = dialog.values
+    dialog.focus = "rule-check-number"
+    try:
+        probe = parse_probe(values["check_number"], values["check_at"] or "", values["check_type"],
+                            settings.company_timezone())
+    except FieldErrors as exc:
+        dialog.check_errors.update(exc.errors)
+        probe = None
+    try:
+        criteria = parse_criteria(body_of(values))
+    except FieldErrors as exc:
+        dialog.errors = exc.errors
+        dialog.error_note = "Проверить правило нельзя: исправьте отмеченные поля."
+        dialog.check_errors["check"] = "Критерии правила заполнены с ошибками — исправьте их, чтобы проверить."
+        dialog.tab = "criteria"
+        return
+    if not dialog.subscribers:
+        dialog.check_errors["check"] = "Выберите сотрудников на вкладке «Адреса»."
+    if probe is None or dialog.check_errors:
+        return
+    dialog.check = rule_check.check(probe, criteria, dialog.subscribers, [r.id for r in dialog.rules],
+                                    with_others=values["check_all"])
+    dialog.focus = "rule-check-result"
 
 
 def _add_subscriber(dialog: Dialog, subscriber_id: int | None) -> None:
@@ -365,7 +406,12 @@ def _done(message: str):
 def _show(dialog: Dialog, status: int = 200):
     """htmx: the dialog (GET) or its form (POST); else the page with the dialog open."""
     telegram = settings.telegram()
+    timezone = settings.company_timezone()
+    for key, default in _check_defaults(timezone).items():
+        if dialog.values.get(key) is None:
+            dialog.values[key] = default
     ctx = {"d": dialog, "v": dialog.values, "errors": dialog.errors, "telegram": telegram,
+           "check_errors": dialog.check_errors, "check_kinds": CHECK_KINDS, "timezone": timezone,
            "mail_configured": settings.mail().configured,
            "weekday_names": WEEKDAY_NAMES, "chosen": {s.id for s in dialog.subscribers},
            "results": dialog.results, "search_q": dialog.values["q"]}
@@ -373,6 +419,12 @@ def _show(dialog: Dialog, status: int = 200):
         template = "rules/_dialog.html" if request.method == "GET" else "rules/_form.html"
         return render_template(template, **ctx), status
     return render_template("rules/index.html", **_listing(), **ctx, dialog=True), status
+
+
+def _check_defaults(timezone: str) -> dict:
+    """«Проверить правило» starts at the current minute of the company's clock."""
+    now = datetime.now(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
+    return {"check_number": "", "check_at": now, "check_type": "missed_call", "check_all": False}
 
 
 # -------------------------------------------------------------------- delete
