@@ -336,3 +336,53 @@ class MangoNotification(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     __table_args__ = (UniqueConstraint("entry_id", "call_id", "seq", name="uq_mango_notifications_entry_call_seq"),)
+
+
+MISSED_CALL_STATUSES = ("open", "called_back", "closed")
+
+
+class MissedCall(db.Model):
+    """The callback state of one missed call (issue 16; notifier.core.callbacks).
+
+    One row per missed-call event (``event_id`` unique), written in the same
+    transaction as the event's decision, whether or not anyone was notified.
+    ``caller_key`` is None for a hidden caller: nothing ever calls that back.
+    ``resolved_*`` say who called back (an employee), when and how
+    ("outgoing" | "incoming" | "manual": then ``resolved_by_user_email``);
+    ``taken_*`` record who pressed «Перезвоню» in Telegram.
+    """
+
+    __tablename__ = "missed_calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"))
+    subscriber_number: Mapped[str] = mapped_column(String(32))
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    caller_key: Mapped[str | None] = mapped_column(String(32))
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    missed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_number: Mapped[str | None] = mapped_column(String(32))
+    resolved_by_subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    resolved_by_user_email: Mapped[str | None] = mapped_column(String(254))
+    resolved_how: Mapped[str | None] = mapped_column(String(16))
+    resolved_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    taken_by_subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(foreign_keys=[event_id])
+    subscriber: Mapped[Subscriber | None] = relationship(foreign_keys=[subscriber_id])
+    resolved_by_subscriber: Mapped[Subscriber | None] = relationship(foreign_keys=[resolved_by_subscriber_id])
+    taken_by_subscriber: Mapped[Subscriber | None] = relationship(foreign_keys=[taken_by_subscriber_id])
+
+    __table_args__ = (
+        # "the open calls of this number" (every answered call asks), and the page's filters.
+        Index("ix_missed_calls_caller_open", "caller_key", "status", "missed_at"),
+        Index("ix_missed_calls_status_missed_at", "status", "missed_at"),
+        Index("ix_missed_calls_subscriber_missed_at", "subscriber_id", "missed_at"),
+    )

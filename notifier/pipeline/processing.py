@@ -4,16 +4,19 @@
 The judgement itself is ``core.decide.decide`` (pure); this module only
 gathers its inputs with a bounded number of queries, whatever the size of the
 rule book: the subscriber by ``Event.callee_key``, that subscriber's rules
-(indexed by subscriber_id), and, only when a rule asks for VIP callers, one
-look-up of the caller's number among the VIP contacts.
+(indexed by subscriber_id), and, for a missed call from a visible number, one
+look-up of the caller's number among the VIP contacts (VIP rules and the
+missed-call record both use it).
 
-Idempotent: ``processed_at`` is set in the same commit as the decision and the
-deliveries, and the unique constraints on both make a concurrent second run
-fail as a whole (it then does nothing). A re-run never creates anything twice.
+Idempotent: ``processed_at`` is set in the same commit as the decision, the
+deliveries and the missed-call record (``services.missed_calls.track``), and
+the unique constraints on them make a concurrent second run fail as a whole
+(it then does nothing). A re-run never creates anything twice.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -26,7 +29,7 @@ from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Contact, ContactNumber, Decision, Delivery, Event, Rule, Subscriber, utcnow
 from notifier.pipeline import delivery
-from notifier.services import settings
+from notifier.services import missed_calls, settings
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,6 @@ def _rules(subscriber: Subscriber):
         except FieldErrors as err:  # stored rules are validated; never let one bad row stop the rest
             log.error("rule %s has invalid criteria, ignored: %s", rule_id, err)
     return rules
-
-
-def _needs_vip(call: CallEvent, rules) -> bool:
-    kind, _ = core_decide.event_kind(call)
-    return (kind == core_decide.MISSED_CALL and call.caller is not None
-            and any(r.callers_mode == "vip" and "missed_calls" in r.types for r in rules))
 
 
 def _is_vip(number_key: str) -> bool:
@@ -77,8 +74,21 @@ def considered_number(call: CallEvent, event: Event) -> str:
     return event.callee_key
 
 
-def judge(event: Event) -> tuple[Subscriber | None, core_decide.Decision, str]:
-    """The subscriber considered (or None), the decision for them, and their number."""
+@dataclass(frozen=True)
+class Judgement:
+    """What processing learnt about an event: the call, the subscriber considered
+    (or None) and their number, the decision, and whether the caller is VIP."""
+
+    call: CallEvent
+    subscriber: Subscriber | None
+    number: str
+    decision: core_decide.Decision
+    vip: bool
+
+
+def judge(event: Event) -> Judgement:
+    """The decision for the subscriber considered. The caller's VIP mark is looked
+    up once, for a missed call only: its callback record keeps it (services.missed_calls)."""
     call = parse_event(event.payload)
     number = considered_number(call, event)
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.number_key == number))
@@ -86,8 +96,9 @@ def judge(event: Event) -> tuple[Subscriber | None, core_decide.Decision, str]:
     rules = None
     if subscriber is not None:  # an event that notifies nobody needs none of its rules
         rules = _rules(subscriber) if kind is not None else []
-    vip = {call.caller} if rules and _needs_vip(call, rules) and _is_vip(call.caller) else set()
-    return subscriber, core_decide.decide(call, rules, settings.schedule(), vip), number
+    vip = kind == core_decide.MISSED_CALL and call.caller is not None and _is_vip(call.caller)
+    decision = core_decide.decide(call, rules, settings.schedule(), {call.caller} if vip else set())
+    return Judgement(call, subscriber, number, decision, vip)
 
 
 def process_event(event_pk: int) -> str:
@@ -97,7 +108,8 @@ def process_event(event_pk: int) -> str:
         return "missing"
     if event.processed_at is not None:
         return "already processed"
-    subscriber, decision, number = judge(event)
+    judged = judge(event)
+    subscriber, decision, number = judged.subscriber, judged.decision, judged.number
     db.session.add(Decision(
         event_id=event.id, subscriber_id=subscriber.id if subscriber else None,
         subscriber_number=number, notify=decision.notify, reason=decision.reason,
@@ -112,6 +124,7 @@ def process_event(event_pk: int) -> str:
         db.session.add_all(deliveries)
     event.processed_at = utcnow()
     try:
+        called_back = missed_calls.track(event, judged.call, subscriber, judged.vip)  # same transaction
         db.session.flush()
         ids = [d.id for d in deliveries]
         db.session.commit()
@@ -123,4 +136,5 @@ def process_event(event_pk: int) -> str:
             delivery.enqueue(ids)
         except RedisError as err:  # they stay pending; delivery.requeue_stale() picks them up
             log.warning("deliveries %s of event %s not queued: %s", ids, event_pk, err)
+    missed_calls.changed(called_back)
     return decision.reason
