@@ -6,13 +6,14 @@ canonical key (``*_key``, see notifier.core.phones) for matching and uniqueness.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -278,6 +279,52 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("event_id", "subscriber_number", "channel", name="uq_deliveries_event_subscriber_channel"),
     )
+
+
+class MorningDigest(db.Model):
+    """One employee's morning digest of one working day (notifier.core.digest).
+
+    The row is the claim: inserted (unique per employee and day) before anything
+    is sent, with its sends, in one transaction, so two workers or a restarted
+    one never send a day's digest twice. ``missed_call_ids`` fixes what it lists
+    (newest first, at most MAX_LISTED), ``total`` how many there were.
+    """
+
+    __tablename__ = "morning_digests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    missed_call_ids: Mapped[list] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sends: Mapped[list[DigestSend]] = relationship(
+        back_populates="digest", cascade="all, delete-orphan", passive_deletes=True, order_by="DigestSend.id")
+
+    __table_args__ = (UniqueConstraint("subscriber_id", "day", name="uq_morning_digests_subscriber_day"),)
+
+
+class DigestSend(db.Model):
+    """A morning digest on one channel: sent once, with a lease and retries like a Delivery
+    (notifier.pipeline.digest)."""
+
+    __tablename__ = "digest_sends"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("morning_digests.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    digest: Mapped[MorningDigest] = relationship(back_populates="sends")
+
+    __table_args__ = (UniqueConstraint("digest_id", "channel", name="uq_digest_sends_digest_channel"),)
 
 
 class PbxRequest(db.Model):

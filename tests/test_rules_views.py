@@ -348,7 +348,7 @@ from notifier.web.views.rules import body_of, default_values, values_of  # noqa:
      {"types": ["missed_calls"], "time": {"mode": "all"}, "callers": {"mode": "vip"}}),
 ])
 def test_body_of_form_values(fields, body):
-    assert body_of({**default_values(), **fields}) == body
+    assert body_of({**default_values(), **fields}) == {**body, "morning_digest": False}
 
 
 @pytest.mark.parametrize("criteria, expected", [

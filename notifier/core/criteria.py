@@ -21,6 +21,10 @@ Decisions worth knowing (also in the README):
   keeping the first occurrence, and capped at :data:`MAX_NUMBERS`.
 - In the summary «Все» means "all callers", whatever the time criterion:
   «Все пропущенные звонки по сб, вс с 10:00 до 18:00».
+- ``morning_digest`` (optional, default false) asks for the morning summary of
+  the night's open missed calls (notifier.core.digest); like time and
+  callers it belongs to missed calls and is false without them. The JSON
+  carries it only when true, so rules stored before it are unchanged.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class Criteria:
     period: Period | None = None
     callers_mode: str = "all"
     numbers: tuple[str, ...] = ()
+    morning_digest: bool = False
 
 
 # --------------------------------------------------------------------------- parsing
@@ -314,9 +319,12 @@ def parse_criteria(body: Any) -> Criteria:
         return Criteria(types=types)
     time_mode, period = _parse_time(body.get("time"), errors)
     callers_mode, numbers = _parse_callers(body.get("callers"), errors)
+    digest = body.get("morning_digest")
+    if digest is not None and not isinstance(digest, bool):
+        errors["morning_digest"] = "Ожидается true или false"
     if errors or types is None:
         raise FieldErrors(errors)
-    return Criteria(types, time_mode, period, callers_mode, numbers)
+    return Criteria(types, time_mode, period, callers_mode, numbers, bool(digest))
 
 
 # --------------------------------------------------------------------------- JSON
@@ -344,11 +352,14 @@ def criteria_to_json(c: Criteria) -> dict:
     callers: dict[str, Any] = {"mode": c.callers_mode}
     if c.callers_mode == "listed":
         callers["numbers"] = [phones.display(n) for n in c.numbers]
-    return {"types": [t for t in TYPES if t in c.types], "time": time, "callers": callers}
+    data = {"types": [t for t in TYPES if t in c.types], "time": time, "callers": callers}
+    if c.morning_digest:
+        data["morning_digest"] = True
+    return data
 
 
 def merge_changes(current: Any, changes: Any) -> dict:
-    """Body for PATCH / bulk update: top-level ``types``/``time``/``callers`` of
+    """Body for PATCH / bulk update: top-level ``types``/``time``/``callers``/``morning_digest`` of
     ``changes`` replace the current ones whole (no deep merge, so a changed
     ``callers`` never keeps stale numbers). Other keys are dropped, which is how
     bulk update keeps each rule's subscriber."""
@@ -356,7 +367,7 @@ def merge_changes(current: Any, changes: Any) -> dict:
         raise FieldErrors({"changes": "Ожидается JSON-объект"})
     current = current if isinstance(current, dict) else {}
     merged = {}
-    for key in ("types", "time", "callers"):
+    for key in ("types", "time", "callers", "morning_digest"):
         if key in changes:
             merged[key] = changes[key]
         elif key in current:
@@ -407,7 +418,8 @@ def summary(c: Criteria) -> str:
     """The Russian sentence for the rules list and the API's ``summary``.
 
     Grammar: [«Голосовые сообщения» [и]] [«Все пропущенные звонки» | «Пропущенные
-    звонки с VIP-номеров» | «… с номеров A, B, C и ещё N»] [time phrase].
+    звонки с VIP-номеров» | «… с номеров A, B, C и ещё N»] [time phrase]
+    [«; утренняя сводка»].
     """
     parts = []
     if "voicemail" in c.types:
@@ -426,4 +438,5 @@ def summary(c: Criteria) -> str:
         if parts:
             missed = missed[0].lower() + missed[1:]
         parts.append(missed)
-    return " и ".join(parts)
+    text = " и ".join(parts)
+    return text + "; утренняя сводка" if c.morning_digest else text

@@ -38,7 +38,7 @@ from notifier.core.fielderrors import FieldErrors
 
 __all__ = [
     "WEEKDAYS", "Schedule", "is_working_time", "is_working_day",
-    "day_reason", "upcoming_non_working_days",
+    "day_reason", "upcoming_non_working_days", "day_hours",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -161,6 +161,11 @@ def upcoming_non_working_days(
         if reason is not None:
             found.append((d, reason))
     return found
+
+
+def day_hours(schedule: Schedule, d: date) -> tuple[Interval, ...]:
+    """The working intervals (start, end minutes) of ``d``; empty on a non-working day."""
+    return _hours(schedule, d)
 
 
 def _hours(schedule: Schedule, d: date) -> tuple[Interval, ...]:

@@ -24,7 +24,7 @@ from notifier.extensions import db
 from notifier.pipeline.queueing import QUEUE_NAMES, AppJob, worker_connection
 
 # Everything a job needs is imported once, at start (jobs run in this process).
-JOB_MODULES = ("notifier.pipeline.processing", "notifier.pipeline.delivery")
+JOB_MODULES = ("notifier.pipeline.processing", "notifier.pipeline.delivery", "notifier.pipeline.digest")
 
 # RQ keeps a job "started" for its heartbeat TTL after its worker vanished
 # (monitoring interval + 60 s by default) and cleans registries every 10 min.
@@ -104,6 +104,7 @@ def _in_app(app: Flask, fn) -> None:
 def main(burst: bool = False) -> None:
     from notifier import create_app
     from notifier.pipeline import asterisk_listener, outbox
+    from notifier.pipeline import digest as morning_digest
     from notifier.runtime.embedded_redis import EmbeddedRedis
     from notifier.telegram import poller as telegram_poller
 
@@ -119,6 +120,8 @@ def main(burst: bool = False) -> None:
     # (the poller idles without a token; one sweeper at a time, by a Redis lock).
     # A burst run sweeps once first, so it also drains what intake could not queue.
     poller = None if burst else telegram_poller.start(app)
+    # The morning digest: a minute loop, one worker at a time (issue 16).
+    digest_loop = None if burst else morning_digest.start(app)
     # The AMI connection to Asterisk / FreePBX (idles until ASTERISK_AMI_URL is set).
     listener = None if burst else asterisk_listener.start(app)
     sweeper = outbox.Sweeper(app)
@@ -132,6 +135,8 @@ def main(burst: bool = False) -> None:
         sweeper.stop()
         if poller:
             poller.stop()
+        if digest_loop:
+            digest_loop.stop()
         if listener:
             listener.stop()
         if embedded:

@@ -56,6 +56,7 @@ def to_json(rule: Rule) -> dict:
     return {
         "id": rule.id,
         "subscriber": {"id": sub.id, "number": sub.number, "name": sub.name},
+        "morning_digest": False,  # criteria_to_json names it only when true
         **body,
         "summary": rule_summary(rule),
         "created_at": rule.created_at.isoformat(),
@@ -133,7 +134,7 @@ def create(body: dict) -> list[Rule]:
 
 
 def update(rule: Rule, changes: Any) -> Rule:
-    """Replace whichever of types/time/callers ``changes`` has (see merge_changes)."""
+    """Replace whichever of types/time/callers/morning_digest ``changes`` has (see merge_changes)."""
     rule.criteria = stored(parse_criteria(merge_changes(rule.criteria, changes)))
     return rule
 

@@ -103,7 +103,7 @@ class Dialog:
 def default_values() -> dict:
     return {"types": ["missed_calls"], "time_mode": "all", "weekdays": list(WEEKDAYS), "from": "",
             "to": "", "start_date": "", "end_date": "", "callers_mode": "all", "numbers": [],
-            "number": "", "q": ""}
+            "number": "", "q": "", "morning_digest": False}
 
 
 def values_of(criteria: dict) -> dict:
@@ -112,7 +112,7 @@ def values_of(criteria: dict) -> dict:
     period = data["time"].get("period") or {}
     values = default_values()
     values.update(types=data["types"], time_mode=data["time"]["mode"], callers_mode=data["callers"]["mode"],
-                  numbers=data["callers"].get("numbers", []))
+                  numbers=data["callers"].get("numbers", []), morning_digest=data.get("morning_digest", False))
     if period:
         start, end = period["from"], period["to"]
         if start == "00:00" and end == "24:00":
@@ -137,6 +137,7 @@ def values_from_form(form) -> dict:
         "numbers": [n for n in form.getlist("numbers") if n.strip()],
         "number": form.get("number", ""),
         "q": clean_query(form.get("q")),
+        "morning_digest": form.get("morning_digest") == "1",
         # «Проверить правило»: never part of the rule; check_at None means not posted (then «now»).
         "check_number": form.get("check_number", ""),
         "check_at": form.get("check_at"),
@@ -161,7 +162,9 @@ def body_of(values: dict) -> dict:
     callers: dict[str, Any] = {"mode": values["callers_mode"]}
     if values["callers_mode"] == "listed":
         callers["numbers"] = values["numbers"] + ([values["number"]] if values["number"].strip() else [])
-    return {"types": values["types"], "time": time, "callers": callers}
+    # morning_digest always: an unchecked box must switch it off on edit (a PATCH keeps what is missing)
+    return {"types": values["types"], "time": time, "callers": callers,
+            "morning_digest": bool(values.get("morning_digest"))}
 
 
 def _rule(rule_id: int) -> Rule:
