@@ -236,3 +236,38 @@ def test_channels_not_set_up_are_skipped(app, client, office, smtp_server, fake_
     run_jobs(app)
     assert len(smtp_server.wait_for(1)) == 1
     assert sends() == [("email", "sent", 1), ("telegram", "skipped", 0)]
+
+
+def test_a_long_night_is_counted_and_cut(app, office, smtp_server, fake_telegram):
+    """150 calls: the email names 100, Telegram 40 (within its 4096 limit); both say how many."""
+    from notifier.models import Event
+    from notifier.telegram.api import MESSAGE_LIMIT, utf16_len
+
+    for i in range(150):
+        event = factories.event(missed(f"n{i}", f"2026-11-04T{i // 60:02d}:{i % 60:02d}:00+03:00"))
+        row = MissedCall(event_id=event.id, subscriber_id=office["ivanov"], subscriber_number="101",
+                         caller=ROMASHKA, caller_key="+79023855270", vip=True,
+                         missed_at=event.started_at, status="open")
+        db.session.add(row)
+    db.session.execute(Event.__table__.update().values(processed_at=THURSDAY_MORNING))
+    db.session.commit()
+    digest_job.run_round(THURSDAY_MORNING)
+    run_jobs(app)
+    [mail] = smtp_server.wait_for(1)
+    assert mail["Subject"] == "Утренняя сводка: 150 пропущенных звонков за нерабочее время"
+    text = mail.get_body(("plain",)).get_content()
+    assert text.count("ООО <Ромашка> & Co, VIP") == 100 and "… и ещё 50" in text
+    assert text.index("04.11 02:29") < text.index("04.11 02:28")  # newest first
+    [message] = fake_telegram.wait_for(1)
+    assert message["text"].count("<b>VIP</b>") == 40 and message["text"].endswith("… и ещё 110")
+    assert utf16_len(message["text"]) <= MESSAGE_LIMIT
+
+
+@pytest.mark.parametrize("n, word", [(1, "пропущенный звонок"), (2, "пропущенных звонка"), (4, "пропущенных звонка"),
+                                     (5, "пропущенных звонков"), (11, "пропущенных звонков"),
+                                     (12, "пропущенных звонков"), (21, "пропущенный звонок"),
+                                     (22, "пропущенных звонка"), (111, "пропущенных звонков")])
+def test_russian_count(n, word):
+    from notifier.channels.digest import plural
+
+    assert plural(n, "пропущенный звонок", "пропущенных звонка", "пропущенных звонков") == word

@@ -27,6 +27,7 @@ from notifier.services import contacts, settings
 from notifier.telegram.api import MESSAGE_LIMIT, TelegramPermanent, TelegramTransient, escape_html, truncate_html
 
 TITLE = "Утренняя сводка"
+TELEGRAM_LISTED = 40  # a line is up to ~100 characters; 40 stay well within 4096
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -131,11 +132,12 @@ def render_telegram(note: DigestNote) -> str:
     e = escape_html
     lines = [f"<b>{TITLE}</b>", f"{e(note.employee)}: {e(note.count_text)} за нерабочее время",
              f"<i>{e(note.period_text)}</i>", ""]
-    for n, call in enumerate(note.calls, 1):
+    for n, call in enumerate(note.calls[:TELEGRAM_LISTED], 1):
         caller = e(call.caller) + (", <b>VIP</b>" if call.vip else "")
         lines.append(f"{n}. {e(call.when_text)} — {caller}")
-    if note.more > 0:
-        lines.append(f"… и ещё {note.more}")
+    more = note.total - min(len(note.calls), TELEGRAM_LISTED)
+    if more > 0:
+        lines.append(f"… и ещё {more}")
     return "\n".join(lines)
 
 
