@@ -271,3 +271,22 @@ def test_russian_count(n, word):
     from notifier.channels.digest import plural
 
     assert plural(n, "пропущенный звонок", "пропущенных звонка", "пропущенных звонков") == word
+
+
+def test_a_send_whose_job_was_lost_goes_out_with_a_later_round(app, client, office, smtp_server, fake_telegram):
+    from datetime import timedelta
+
+    from notifier.models import utcnow
+
+    night_calls(client, app, smtp_server, fake_telegram)
+    claimed = morning_digest.claim_due(THURSDAY_MORNING)  # claimed, then the worker died before queueing
+    assert len(claimed.send_ids) == 2 and get_redis().flushdb()
+    digest_job.run_round(THURSDAY_MORNING, claimed.done)
+    run_jobs(app)
+    assert smtp_server.messages == []  # a minute's grace: its job may still be on the way
+    db.session.execute(DigestSend.__table__.update().values(created_at=utcnow() - timedelta(minutes=2)))
+    db.session.commit()
+    digest_job.run_round(THURSDAY_MORNING, claimed.done)
+    run_jobs(app)
+    assert len(smtp_server.wait_for(1)) == 1 and len(fake_telegram.wait_for(1)) == 1
+    assert sends() == [("email", "sent", 1), ("telegram", "sent", 1)]

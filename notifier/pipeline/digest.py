@@ -207,14 +207,13 @@ def _finish(send_id: int, lease: datetime, outcome: Outcome) -> Retry | None:
 # -- the loop ------------------------------------------------------------------------
 
 def run_round(now: datetime | None = None, done: date | None = None) -> date | None:
-    """Claim what is due and queue it, re-queue lost sends; the day now done.
+    """Claim what is due at ``now`` and queue it, re-queue lost sends; the day now done.
 
     Claimed sends whose queueing fails stay pending: the next round re-queues them."""
-    now = now or utcnow()
-    result = morning_digest.claim_due(now, done)
+    result = morning_digest.claim_due(now or utcnow(), done)
     try:
         enqueue(result.send_ids)
-        requeue_stale(now)
+        requeue_stale(utcnow())  # leases and staleness are real time, whatever day ``now`` says
     except Exception as exc:  # Redis away: the rows are pending, a later round queues them
         log.warning("morning digest: could not queue sends (%s)", exc)
     return result.done
