@@ -109,7 +109,7 @@ def test_get_updates_offset_confirms(api, fake_telegram):
     assert api.get_updates(offset=u2["update_id"] + 1) == []
     assert fake_telegram.pending_updates == []
     req = fake_telegram.sent("getUpdates")[0]
-    assert req["params"]["allowed_updates"] == ["message"] and req["params"]["timeout"] == 0
+    assert req["params"]["allowed_updates"] == ["message", "callback_query"] and req["params"]["timeout"] == 0
 
 
 def test_get_updates_long_poll_wakes_on_update(api, fake_telegram):

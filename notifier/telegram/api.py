@@ -19,10 +19,25 @@ import requests
 __all__ = [
     "BotAPI", "TelegramError", "TelegramTransient", "TelegramPermanent",
     "escape_html", "truncate_html", "utf16_len", "MESSAGE_LIMIT", "CAPTION_LIMIT",
+    "CALLBACK_DATA_LIMIT", "UPDATE_TYPES", "ANSWER_TEXT_LIMIT", "inline_button",
 ]
 
 MESSAGE_LIMIT = 4096   # sendMessage text, after entity parsing
 CAPTION_LIMIT = 1024   # media captions, after entity parsing
+CALLBACK_DATA_LIMIT = 64   # InlineKeyboardButton.callback_data: 1-64 bytes
+ANSWER_TEXT_LIMIT = 200    # answerCallbackQuery text: 0-200 characters
+
+# editMessageText answers a 400 with one of these when there is nothing to do
+# (Bot API "Updating messages"; the descriptions as Telegram sends them):
+# the same text and keyboard again is no change, so it counts as done ...
+_NOT_MODIFIED = "message is not modified"
+# ... and a message deleted by the user, or one Telegram no longer lets the bot
+# edit, stays as it is: the edit is given up, never retried or resent.
+_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+
+# The update types the bot handles: chat messages (/start, /stop ...) and
+# presses of its inline buttons. Telegram sends only the listed types.
+UPDATE_TYPES = ("message", "callback_query")
 
 # Extra seconds on top of the long-poll timeout before we give up on getUpdates.
 POLL_MARGIN = 10.0
@@ -59,6 +74,17 @@ class TelegramPermanent(TelegramError):
     def blocked(self) -> bool:
         """403: the user blocked the bot, is deactivated, or never pressed /start."""
         return self.status == 403
+
+    @property
+    def not_modified(self) -> bool:
+        """An edit to the text and keyboard the message already has."""
+        return self.status == 400 and _NOT_MODIFIED in self.description.lower()
+
+    @property
+    def cannot_edit(self) -> bool:
+        """The message to edit is gone (deleted) or may no longer be edited."""
+        text = self.description.lower()
+        return self.status == 400 and any(g in text for g in _GONE)
 
 
 class BotAPI:
@@ -149,6 +175,38 @@ class BotAPI:
             params.setdefault("link_preview_options", {"is_disabled": True})
         return self.call("sendMessage", params)
 
+    def edit_message_text(self, chat_id: int | str, message_id: int, text: str,
+                          reply_markup: dict | None = None, parse_mode: str | None = "HTML",
+                          disable_web_page_preview: bool = True) -> bool:
+        """Replace a sent message's text (and keyboard: none when ``reply_markup``
+        is None, as Telegram drops a keyboard the edit does not repeat).
+
+        True when the message now says ``text`` (an edit to the same content
+        included); False when it cannot be edited any more (deleted, too old):
+        it is left alone. Other errors raise, 429/5xx as TelegramTransient.
+        """
+        params = {"chat_id": chat_id, "message_id": message_id, "text": text,
+                  "parse_mode": parse_mode, "reply_markup": reply_markup}
+        if disable_web_page_preview:
+            params["link_preview_options"] = {"is_disabled": True}
+        try:
+            self.call("editMessageText", params)
+        except TelegramPermanent as e:
+            if e.not_modified:
+                return True
+            if e.cannot_edit:
+                return False
+            raise
+        return True
+
+    def answer_callback_query(self, callback_query_id: str, text: str | None = None,
+                              show_alert: bool | None = None) -> bool:
+        """Stop the button's progress indicator, with an optional short notice."""
+        if text is not None:
+            text = text[:ANSWER_TEXT_LIMIT]
+        return self.call("answerCallbackQuery", {"callback_query_id": callback_query_id,
+                                                 "text": text, "show_alert": show_alert})
+
     def send_voice(self, chat_id: int | str, data: bytes, filename: str = "voice.ogg",
                    caption: str | None = None, duration: int | None = None,
                    parse_mode: str | None = "HTML", **extra) -> dict:
@@ -180,7 +238,7 @@ class BotAPI:
         return self.call(method, params, files={field: (filename, data, ctype)})
 
     def get_updates(self, offset: int | None = None, timeout: int = 0,
-                    allowed_updates: Iterable[str] | None = ("message",),
+                    allowed_updates: Iterable[str] | None = UPDATE_TYPES,
                     limit: int | None = None) -> list[dict]:
         """Long poll; the HTTP read timeout is the poll timeout plus a margin."""
         params = {"offset": offset, "timeout": timeout, "limit": limit,
@@ -188,7 +246,7 @@ class BotAPI:
         return self.call("getUpdates", params, timeout=timeout + max(self.timeout, POLL_MARGIN))
 
     def set_webhook(self, url: str, secret_token: str | None = None,
-                    allowed_updates: Iterable[str] | None = ("message",),
+                    allowed_updates: Iterable[str] | None = UPDATE_TYPES,
                     drop_pending_updates: bool | None = None) -> bool:
         return self.call("setWebhook", {
             "url": url, "secret_token": secret_token,
@@ -200,6 +258,13 @@ class BotAPI:
 
     def get_webhook_info(self) -> dict:
         return self.call("getWebhookInfo")
+
+
+def inline_button(text: str, callback_data: str) -> dict:
+    """A one-button InlineKeyboardMarkup; ``callback_data`` must fit in 64 bytes."""
+    if not 1 <= len(callback_data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+        raise ValueError("callback_data must be 1-64 bytes")
+    return {"inline_keyboard": [[{"text": text, "callback_data": callback_data}]]}
 
 
 def _form_value(v: Any) -> str:

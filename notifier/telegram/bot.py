@@ -23,7 +23,14 @@ from notifier.extensions import db
 from notifier.models import Subscriber
 from notifier.services import settings
 from notifier.telegram import link
-from notifier.telegram.api import BotAPI, TelegramError, TelegramPermanent, TelegramTransient, escape_html
+from notifier.telegram.api import (
+    UPDATE_TYPES,
+    BotAPI,
+    TelegramError,
+    TelegramPermanent,
+    TelegramTransient,
+    escape_html,
+)
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +232,7 @@ def enable_webhook(api: BotAPI, public_url: str, hook_url: str) -> None:
     """
     secret = secrets.token_urlsafe(32)
     api.call("setWebhook", {"url": hook_url, "secret_token": secret, "max_connections": 1,
-                            "allowed_updates": ["message"]})
+                            "allowed_updates": list(UPDATE_TYPES)})
     settings.put(WEBHOOK_URL_KEY, public_url)
     settings.put(WEBHOOK_SECRET_KEY, secret)
 

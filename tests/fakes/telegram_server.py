@@ -6,8 +6,20 @@ same server can be handed to a subprocess via TELEGRAM_API_URL.
 
 It behaves like api.telegram.org where tests can notice: per-token URLs, 401
 for a wrong token, params as JSON / form / multipart / query string, Telegram
-HTML validated (tags, 4096/1024 limits), getUpdates offset + long poll, 409
-for getUpdates while a webhook is set, and injectable failures.
+HTML validated (tags, 4096/1024 limits), getUpdates offset + long poll (and
+its allowed_updates filter), 409 for getUpdates while a webhook is set,
+inline keyboards, editMessageText on the messages it sent, callback queries
+(``push_callback``, answerCallbackQuery), and injectable failures.
+
+Formats follow the Bot API reference, core.telegram.org/bots/api: Update,
+CallbackQuery (id, from, message, chat_instance, data), InlineKeyboardMarkup
+(callback_data 1-64 bytes), "Updating messages" (editMessageText returns the
+edited Message), answerCallbackQuery (text 0-200 characters). Error texts are
+Telegram's own as bots meet them ("Bad Request: message is not modified: ...",
+"Bad Request: message to edit not found", "Bad Request: message can't be
+edited"), e.g. github.com/TelegramBotAPI/errors issue 7 and pull 6,
+github.com/tdlib/telegram-bot-api issue 400, github.com/daniel-hauser/moneyman
+pull 133.
 """
 from __future__ import annotations
 
@@ -28,13 +40,21 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
 _METHODS = ("getMe", "sendMessage", "sendVoice", "sendAudio", "sendDocument",
-            "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo")
+            "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo",
+            "editMessageText", "answerCallbackQuery")
+# Update types delivered when getUpdates never named any (the Bot API default
+# leaves out chat_member, message_reaction and message_reaction_count).
+_DEFAULT_UPDATES = {"message", "edited_message", "channel_post", "callback_query",
+                    "inline_query", "my_chat_member"}
+NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message")
 _FILE_METHODS = {"sendVoice": "voice", "sendAudio": "audio", "sendDocument": "document"}
 
 # Form/query values arrive as strings; the real API converts these fields.
 _INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "duration", "message_id",
                "reply_to_message_id", "max_connections", "message_thread_id"}
-_BOOL_FIELDS = {"disable_web_page_preview", "disable_notification", "protect_content",
+_BOOL_FIELDS = {"disable_web_page_preview", "disable_notification", "protect_content", "show_alert",
                 "drop_pending_updates", "allow_sending_without_reply",
                 "disable_content_type_detection"}
 _JSON_FIELDS = {"allowed_updates", "reply_markup", "entities", "caption_entities",
@@ -86,6 +106,11 @@ class FakeTelegram:
         self._update_ids = itertools.count(700_000_001)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self.allowed_updates: set[str] | None = None  # as the last getUpdates set it
+        # (chat_id, message_id) -> {"text", "reply_markup", "editable"} of sent text messages
+        self.chat_messages: dict[tuple[int, int], dict] = {}
+        self.callbacks: dict[str, dict] = {}  # pushed callback queries by id; "answered" once answered
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> "FakeTelegram":
@@ -183,6 +208,40 @@ class FakeTelegram:
             self._updates.append(update)
             self._cond.notify_all()
         return update
+
+    def push_callback(self, chat_id: int, message_id: int, data: str,
+                      from_user: dict | None = None) -> dict:
+        """Queue the press of an inline button under message ``message_id`` in
+        private chat ``chat_id`` (CallbackQuery as the Bot API sends it); returns the update."""
+        user = from_user or {"id": chat_id, "is_bot": False, "first_name": "Иван",
+                             "last_name": "Петров", "username": "ivan_petrov",
+                             "language_code": "ru"}
+        with self._lock:
+            query_id = str(4_000_000_000_000 + next(self._callback_ids))
+            shown = self.chat_messages.get((chat_id, message_id), {})
+            self.callbacks[query_id] = {"answered": None}
+        message = {"message_id": message_id, "from": self._bot_user(),
+                   "chat": {"id": chat_id, "type": "private", "first_name": user.get("first_name", "")},
+                   "date": int(time.time()), "text": shown.get("text", "")}
+        if shown.get("reply_markup"):
+            message["reply_markup"] = shown["reply_markup"]
+        return self.push_raw({"callback_query": {
+            "id": query_id, "from": user, "message": message,
+            "chat_instance": f"-{abs(chat_id) * 7 + 3}", "data": data}})
+
+    def make_uneditable(self, chat_id: int, message_id: int, deleted: bool = False) -> None:
+        """From now on editMessageText of this message fails as for a message the
+        bot may no longer edit, or (``deleted``) one the user deleted."""
+        with self._lock:
+            if deleted:
+                self.chat_messages.pop((chat_id, message_id), None)
+            else:
+                self.chat_messages[(chat_id, message_id)]["editable"] = False
+
+    def shown(self, chat_id: int, message_id: int) -> dict:
+        """What the chat shows now for a sent text message: text (parsed) and reply_markup."""
+        with self._lock:
+            return dict(self.chat_messages[(chat_id, message_id)])
 
     @property
     def pending_updates(self) -> list[dict]:
@@ -322,7 +381,52 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message text is empty")
         if _utf16_len(plain) > MESSAGE_LIMIT:
             raise _ApiError(400, "Bad Request: message is too long")
-        return self._new_message(params, text=plain)
+        markup = _inline_keyboard(params.get("reply_markup"))
+        message = self._new_message(params, text=plain, **({"reply_markup": markup} if markup else {}))
+        with self._lock:
+            self.chat_messages[(message["chat"]["id"], message["message_id"])] = {
+                "text": plain, "reply_markup": markup, "editable": True}
+        return message
+
+    def _m_editMessageText(self, params, files, ctypes) -> dict:
+        chat_id, message_id = params.get("chat_id"), params.get("message_id")
+        if chat_id in (None, "") or not isinstance(message_id, int):
+            raise _ApiError(400, "Bad Request: message identifier is not specified")
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        plain = _parse_text(text, params.get("parse_mode"))
+        if _utf16_len(plain) > MESSAGE_LIMIT:
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        markup = _inline_keyboard(params.get("reply_markup"))
+        with self._lock:
+            shown = self.chat_messages.get((chat_id, message_id))
+            if shown is None:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            if not shown["editable"]:
+                raise _ApiError(400, "Bad Request: message can't be edited")
+            if shown["text"] == plain and shown["reply_markup"] == markup:
+                raise _ApiError(400, NOT_MODIFIED)
+            shown.update(text=plain, reply_markup=markup)
+        message = {"message_id": message_id, "from": self._bot_user(),
+                   "chat": {"id": chat_id, "type": "private", "first_name": "Иван"},
+                   "date": int(time.time()), "edit_date": int(time.time()), "text": plain}
+        if markup:
+            message["reply_markup"] = markup
+        return message
+
+    def _m_answerCallbackQuery(self, params, files, ctypes) -> bool:
+        query_id = str(params.get("callback_query_id") or "")
+        text = params.get("text")
+        if text is not None and len(str(text)) > 200:
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._lock:
+            query = self.callbacks.get(query_id)
+            if query is None or query["answered"] is not None:
+                raise _ApiError(400, "Bad Request: query is too old and response timeout "
+                                     "expired or query ID is invalid")
+            query["answered"] = {"text": text, "show_alert": bool(params.get("show_alert"))}
+        return True
 
     def _send_file(self, method, params, files, ctypes) -> dict:
         field = _FILE_METHODS[method]
@@ -374,7 +478,12 @@ class FakeTelegram:
             if self.webhook:
                 raise _ApiError(409, "Conflict: can't use getUpdates method while webhook "
                                      "is active; use deleteWebhook to delete the webhook first")
+            if isinstance(params.get("allowed_updates"), list):
+                self.allowed_updates = set(params["allowed_updates"]) or None
+            allowed = self.allowed_updates or _DEFAULT_UPDATES
             while True:
+                # Types the bot did not ask for are never delivered.
+                self._updates = [u for u in self._updates if set(u) - {"update_id"} <= allowed]
                 if offset is not None:  # confirms (drops) everything before offset
                     if offset < 0:
                         self._updates = self._updates[offset:]
@@ -525,6 +634,26 @@ def _coerce(key: str, value: str):
 
 def _utf16_len(s: str) -> int:
     return len(s.encode("utf-16-le")) // 2
+
+
+def _inline_keyboard(markup) -> dict | None:
+    """Check an InlineKeyboardMarkup as Telegram does; None when there is none."""
+    if markup in (None, ""):
+        return None
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise _ApiError(400, "Bad Request: can't parse inline keyboard button: "
+                             "InlineKeyboardButton must be an Object")
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise _ApiError(400, "Bad Request: can't parse inline keyboard button: "
+                                     "Text buttons are unallowed in the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not (isinstance(data, str)
+                                         and 1 <= len(data.encode("utf-8")) <= 64):
+                raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+    return markup
 
 
 _HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
