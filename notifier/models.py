@@ -433,3 +433,61 @@ class MissedCall(db.Model):
         Index("ix_missed_calls_status_missed_at", "status", "missed_at"),
         Index("ix_missed_calls_subscriber_missed_at", "subscriber_id", "missed_at"),
     )
+
+
+class TelegramMessage(db.Model):
+    """One employee's Telegram message about missed calls from one caller, kept
+    so it can be edited: repeat calls, «Перезвоню», called back
+    (notifier.services.telegram_threads).
+
+    ``open_key`` ("<subscriber id>:<caller key>") is set while repeat calls
+    from that caller join this message; its uniqueness is what stops two
+    workers from both starting a message for the same caller. ``version``
+    counts changes to what the message should say, ``shown_version`` the one
+    Telegram shows; an edit is due while they differ. ``message_id`` is NULL
+    while the first send is in flight (``claimed_until`` is its lease).
+    """
+
+    __tablename__ = "telegram_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    caller_key: Mapped[str | None] = mapped_column(String(32))
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    body: Mapped[str] = mapped_column(Text, default="")  # Telegram HTML below the title, escaped
+    missed_count: Mapped[int] = mapped_column(Integer, default=1)
+    first_missed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_missed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | called_back | closed | gone
+    taken_by: Mapped[str | None] = mapped_column(String(200))  # «Перезвоню» pressed: who
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_after: Mapped[int | None] = mapped_column(Integer)  # seconds from the first missed call
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    shown_version: Mapped[int] = mapped_column(Integer, default=0)
+    edit_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    edit_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edit_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edit_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_telegram_messages_edit_due", "shown_version", "version"),)
+
+
+class TelegramMessageEvent(db.Model):
+    """Which missed-call event of which employee a Telegram message tells of:
+    ``sent`` for the event that sent it, ``update`` for a repeat call shown by
+    editing it. One row per (event, employee), so a retried delivery counts its
+    call once."""
+
+    __tablename__ = "telegram_message_events"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True)
+    telegram_message_id: Mapped[int] = mapped_column(
+        ForeignKey("telegram_messages.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # sent | update
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

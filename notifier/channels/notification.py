@@ -52,6 +52,8 @@ class Notification:
     line: str | None            # the multi-channel number the caller dialled
     duration_seconds: int | None
     recording_url: str | None
+    caller_key: str | None = None   # canonical number (core.phones); None when hidden
+    event_pk: int | None = None     # the stored Event's id (a Telegram message follows its call)
 
     @property
     def title(self) -> str:
@@ -117,6 +119,8 @@ def build(event: Event, subscriber: Subscriber | None, subscriber_number: str = 
         line=_line(payload.get("line")),
         duration_seconds=duration if type(duration) is int and duration >= 0 else None,
         recording_url=recording_url if isinstance(recording_url, str) and recording_url else None,
+        caller_key=caller_key or None,
+        event_pk=event.id,
     )
 
 

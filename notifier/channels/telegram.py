@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from notifier.channels import Attempt, Permanent, Transient
 from notifier.channels import checks as channel_checks
-from notifier.channels.notification import Notification
+from notifier.channels.notification import MISSED_CALL, Notification
 from notifier.channels.recordings import Recording
 from notifier.models import Subscriber
-from notifier.services import settings
+from notifier.services import settings, telegram_threads
 from notifier.telegram.api import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
@@ -52,9 +52,12 @@ class TelegramChannel:
         if api is None:
             raise Permanent("Telegram-бот не настроен")
         chat_id = subscriber.telegram_chat_id
-        text = render(note, recording, recording_error)
+        lines = render_lines(note, recording, recording_error)
+        text = "\n".join(lines)
         try:
-            if recording is None:
+            if note.kind == MISSED_CALL and note.event_pk is not None:
+                telegram_threads.deliver(api, note, subscriber, "\n".join(lines[1:]))
+            elif recording is None:
                 api.send_message(chat_id, truncate_html(text, MESSAGE_LIMIT))
             else:
                 caption = truncate_html(text, CAPTION_LIMIT)
@@ -73,6 +76,11 @@ class TelegramChannel:
 
 def render(note: Notification, recording: Recording | None, recording_error: str | None) -> str:
     """The message in Telegram HTML; every value escaped."""
+    return "\n".join(render_lines(note, recording, recording_error))
+
+
+def render_lines(note: Notification, recording: Recording | None, recording_error: str | None) -> list[str]:
+    """The message's lines in Telegram HTML, the title first; every value escaped."""
     e = escape_html
     caller = e(note.caller_number)
     if note.caller_name:
@@ -92,7 +100,7 @@ def render(note: Notification, recording: Recording | None, recording_error: str
             lines.append(f"<i>Запись не приложена: {e(recording_error)}</i>")
         elif recording is None:
             lines.append("<i>Запись не приложена: АТС не передала адрес записи</i>")
-    return "\n".join(lines)
+    return lines
 
 
 CHANNEL = TelegramChannel()

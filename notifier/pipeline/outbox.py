@@ -33,6 +33,7 @@ from notifier.pipeline import delivery
 from notifier.pipeline.intake import enqueue_processing, process_job_id
 from notifier.pipeline.queueing import discard_job
 from notifier.runtime.redis_conn import get_redis
+from notifier.services import telegram_threads
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,9 @@ def requeue_events(now: datetime | None = None) -> int:
 
 
 def sweep(now: datetime | None = None) -> dict:
-    """One pass: events, then deliveries whose job was lost."""
-    return {"events": requeue_events(now), "deliveries": delivery.requeue_stale(now)}
+    """One pass: events, then deliveries and Telegram edits whose job was lost."""
+    return {"events": requeue_events(now), "deliveries": delivery.requeue_stale(now),
+            "telegram_edits": telegram_threads.requeue_stale(now)}
 
 
 class Sweeper:

@@ -21,7 +21,7 @@ from notifier.core.criteria import parse_criteria, summary
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import Subscriber
-from notifier.services import settings
+from notifier.services import settings, telegram_threads
 from notifier.telegram import link
 from notifier.telegram.api import (
     UPDATE_TYPES,
@@ -172,8 +172,13 @@ def process(update: Any, api: BotAPI, max_wait: float, wait: Callable[[float], A
     offset = stored_offset()
     if offset is not None and update_id < offset:
         return False
+    pressed = None
     try:
-        reply = answer(update)
+        if "callback_query" in update:
+            pressed = telegram_threads.press(update["callback_query"])
+            reply = None
+        else:
+            reply = answer(update)
     except SQLAlchemyError:
         db.session.rollback()
         raise
@@ -185,7 +190,21 @@ def process(update: Any, api: BotAPI, max_wait: float, wait: Callable[[float], A
     db.session.commit()
     if reply is not None:
         send(api, reply, max_wait, wait)
+    if pressed is not None:
+        answer_press(api, pressed)
     return True
+
+
+def answer_press(api: BotAPI, pressed: telegram_threads.Press) -> None:
+    """Answer the button (Telegram shows a spinner until then), then queue the
+    message's edit: a job, so a 429 or an outage is retried like a send."""
+    if pressed.query_id:
+        try:
+            api.answer_callback_query(pressed.query_id, pressed.answer or None)
+        except TelegramError as e:  # too late (over ~15 s) or Telegram away: the edit still shows it
+            log.warning("button press not answered: %s", e)
+    if pressed.edit is not None:
+        telegram_threads.enqueue_edits([pressed.edit])
 
 
 def send(api: BotAPI, reply: Reply, max_wait: float, wait: Callable[[float], Any]) -> bool:

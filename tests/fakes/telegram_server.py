@@ -111,6 +111,7 @@ class FakeTelegram:
         # (chat_id, message_id) -> {"text", "reply_markup", "editable"} of sent text messages
         self.chat_messages: dict[tuple[int, int], dict] = {}
         self.callbacks: dict[str, dict] = {}  # pushed callback queries by id; "answered" once answered
+        self.latency: dict[str, float] = {}  # method -> seconds each call of it takes (race tests)
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> "FakeTelegram":
@@ -300,6 +301,8 @@ class FakeTelegram:
                 raise _ApiError(401, "Unauthorized")
             if method not in _METHODS:
                 raise _ApiError(404, "Not Found")
+            if self.latency.get(method):
+                self._stopping.wait(self.latency[method])
             failure = self._take_failure(method)
             if failure:
                 status, body, ctype = self._failure_response(failure)

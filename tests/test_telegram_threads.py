@@ -1,0 +1,291 @@
+"""End to end: one Telegram message per missed caller, the «Перезвоню» button,
+edits instead of new messages; signed events -> real Redis -> the shipped
+worker -> the Telegram double (tests/fakes/telegram_server.py; Bot API formats
+cited there)."""
+import threading
+
+import pytest
+
+from notifier.extensions import db
+from notifier.models import Delivery, Subscriber, TelegramMessage, TelegramMessageEvent
+from notifier.pipeline import delivery as dl
+from notifier.services import telegram_threads
+from notifier.telegram.poller import Poller
+
+from .factories import contact as add_contact
+from .factories import deliveries as add_deliveries
+from .factories import missed_call, voicemail
+from .notify_setup import notified_employee, run_jobs
+from .webhook_signing import post_event
+
+CHAT = 5551234  # notify_setup.linked_employee's chat
+
+
+@pytest.fixture
+def employee(app, smtp_server, fake_telegram):
+    app.config["DELIVERY_RETRY_BASE"] = 1
+    return notified_employee(smtp_server, fake_telegram, ("missed_calls", "voicemail")).id
+
+
+def at(minute: int) -> str:
+    return f"2026-11-25T10:{minute:02d}:03+03:00"
+
+
+def telegram_statuses() -> list[str]:
+    db.session.expire_all()
+    return [d.status for d in db.session.query(Delivery).filter_by(channel="telegram").order_by(Delivery.id)]
+
+
+def press(app, tg, message_id: int, data: str, chat_id: int = CHAT, from_user: dict | None = None) -> dict:
+    """A press of the button pushed as a callback_query update, handled by one poller step."""
+    update = tg.push_callback(chat_id, message_id, data, from_user=from_user)
+    p = Poller(app, poll_timeout=0)
+    try:
+        assert p.step() == 0
+    finally:
+        p.release()
+    db.session.expire_all()
+    return update["callback_query"]
+
+
+def test_missed_call_message_carries_the_button(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [message] = fake_telegram.messages
+    [msg] = db.session.query(TelegramMessage).all()
+    assert message["reply_markup"] == {"inline_keyboard": [[{"text": "Перезвоню", "callback_data": f"cb:{msg.id}"}]]}
+    assert message["text"].startswith("<b>Пропущенный звонок</b>\nОт: +7 902 385-52-70")
+    assert (msg.chat_id, msg.missed_count, msg.state, msg.caller_key) == (CHAT, 1, "open", "+79023855270")
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].startswith("Пропущенный звонок\nОт:")
+    assert telegram_statuses() == ["sent"]
+
+
+def test_voicemail_has_no_button_and_no_thread(app, client, employee, fake_telegram):
+    assert post_event(client, voicemail()).status_code == 202
+    run_jobs(app)
+    [message] = fake_telegram.messages
+    assert "reply_markup" not in message and db.session.query(TelegramMessage).count() == 0
+
+
+def test_repeat_missed_call_edits_the_message_instead_of_sending(app, client, employee, fake_telegram,
+                                                                smtp_server):
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    run_jobs(app)
+    assert post_event(client, missed_call("evt-2", caller="8 (902) 385-52-70", started_at=at(15))).status_code == 202
+    assert post_event(client, missed_call("evt-3", caller="79023855270", started_at=at(9))).status_code == 202
+    run_jobs(app)
+    assert len(fake_telegram.sent("sendMessage")) == 1
+    edits = [r["params"] for r in fake_telegram.sent("editMessageText")]
+    assert len(edits) == 2
+    [msg] = db.session.query(TelegramMessage).all()
+    shown = fake_telegram.shown(CHAT, msg.message_id)
+    assert shown["text"].startswith("3 пропущенных от +7 902 385-52-70, последний в 10:15\n")
+    assert "Когда: 25.11.2026 10:15" in shown["text"]  # the latest call's details, whatever the order
+    assert shown["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"cb:{msg.id}"
+    assert telegram_statuses() == ["sent", "sent", "sent"]
+    kinds = sorted(r.kind for r in db.session.query(TelegramMessageEvent))
+    assert kinds == ["sent", "update", "update"]
+    assert len(smtp_server.messages) == 3  # email stays one message per event
+
+
+def test_other_caller_or_other_employee_gets_its_own_message(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    assert post_event(client, missed_call("evt-2", caller="+7 903 000-00-01", started_at=at(1))).status_code == 202
+    run_jobs(app)
+    assert len(fake_telegram.sent("sendMessage")) == 2 and fake_telegram.sent("editMessageText") == []
+
+
+def test_hidden_numbers_are_never_joined(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call("evt-1", caller="anonymous", started_at=at(0))).status_code == 202
+    assert post_event(client, missed_call("evt-2", caller="", started_at=at(1))).status_code == 202
+    run_jobs(app)
+    assert len(fake_telegram.sent("sendMessage")) == 2
+
+
+def test_a_retried_delivery_counts_its_call_once(app, employee, fake_telegram):
+    first = add_deliveries(missed_call("evt-1", started_at=at(0)), employee, channels=("telegram",))
+    second = add_deliveries(missed_call("evt-2", started_at=at(5)), employee, channels=("telegram",))
+    dl.enqueue(first + second)
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    note_event = db.session.get(Delivery, second[0]).event
+    from notifier.channels import checks
+    from notifier.channels.notification import build
+    from notifier.channels.telegram import render_lines
+
+    sub = db.session.get(Subscriber, employee)
+    note = build(note_event, sub)
+    telegram_threads.deliver(checks.bot(), note, sub, "\n".join(render_lines(note, None, None)[1:]))
+    db.session.expire_all()
+    assert db.session.get(TelegramMessage, msg.id).missed_count == 2
+    assert len(fake_telegram.sent("sendMessage")) == 1 and len(fake_telegram.sent("editMessageText")) == 1
+    assert first and telegram_statuses() == ["sent", "sent"]
+
+
+def test_429_on_the_edit_is_retried(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    run_jobs(app)
+    fake_telegram.fail_next("429", method="editMessageText", retry_after=1)
+    assert post_event(client, missed_call("evt-2", started_at=at(5))).status_code == 202
+    run_jobs(app)
+    assert [r["status"] for r in fake_telegram.requests if r["method"] == "editMessageText"] == [429, 200]
+    assert len(fake_telegram.sent("sendMessage")) == 1
+    db.session.expire_all()
+    assert telegram_statuses() == ["sent", "sent"]
+    [later] = db.session.query(Delivery).filter_by(channel="telegram").order_by(Delivery.id.desc()).limit(1)
+    assert later.attempts == 2
+
+
+def test_message_that_can_no_longer_be_edited_is_left_alone_and_the_call_gets_a_new_one(
+        app, client, employee, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    run_jobs(app)
+    [old] = db.session.query(TelegramMessage).all()
+    fake_telegram.make_uneditable(CHAT, old.message_id)
+    assert post_event(client, missed_call("evt-2", started_at=at(5))).status_code == 202
+    run_jobs(app)
+    assert len(fake_telegram.sent("sendMessage")) == 2 and fake_telegram.sent("editMessageText") == []
+    assert fake_telegram.shown(CHAT, old.message_id)["text"].startswith("Пропущенный звонок")
+    db.session.expire_all()
+    states = sorted((m.state, m.missed_count) for m in db.session.query(TelegramMessage))
+    assert states == [("gone", 1), ("open", 1)] or states == [("gone", 2), ("open", 1)]
+    assert telegram_statuses() == ["sent", "sent"]
+    assert post_event(client, missed_call("evt-3", started_at=at(7))).status_code == 202
+    run_jobs(app)  # the new message takes the next repeat call
+    assert len(fake_telegram.sent("sendMessage")) == 2 and len(fake_telegram.sent("editMessageText")) == 1
+
+
+def test_two_repeat_calls_at_once_send_one_message(app, employee, fake_telegram):
+    ids = [add_deliveries(missed_call(f"evt-{i}", started_at=at(i)), employee, channels=("telegram",))[0]
+           for i in (1, 2)]
+    fake_telegram.latency["sendMessage"] = 0.5  # the first send is in flight while the other call comes
+    start = threading.Barrier(2)
+    errors = []
+
+    def worker(delivery_id):
+        try:
+            start.wait()
+            with app.app_context():
+                dl.deliver(delivery_id)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert sorted(telegram_statuses()) == ["retrying", "sent"]  # one waited for the other's message
+    dl.enqueue(ids)
+    run_jobs(app)  # ... and then joins it
+    db.session.expire_all()
+    assert len(fake_telegram.sent("sendMessage")) == 1
+    [msg] = db.session.query(TelegramMessage).all()
+    assert msg.missed_count == 2
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].startswith("2 пропущенных от +7 902 385-52-70")
+    assert telegram_statuses() == ["sent", "sent"]
+
+
+# -- the button ---------------------------------------------------------------------
+
+def test_pressing_the_button_records_it_edits_the_message_and_answers(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    query = press(app, fake_telegram, msg.message_id, f"cb:{msg.id}")
+    assert fake_telegram.callbacks[query["id"]]["answered"]["text"] == "Отмечено: вы перезвоните клиенту."
+    db.session.expire_all()
+    msg = db.session.get(TelegramMessage, msg.id)
+    assert msg.taken_by == "Иванов Иван" and msg.taken_at is not None
+    run_jobs(app)
+    shown = fake_telegram.shown(CHAT, msg.message_id)
+    assert shown["text"].endswith("\n📞 Перезвонит: Иванов Иван") and shown["reply_markup"] is None
+    assert len(fake_telegram.sent("sendMessage")) == 1
+    # Pressed again (an old client still shows the button): answered, nothing changes.
+    query = press(app, fake_telegram, msg.message_id, f"cb:{msg.id}")
+    assert fake_telegram.callbacks[query["id"]]["answered"]["text"] == "Уже отмечено: перезвонит Иванов Иван."
+    run_jobs(app)
+    assert len(fake_telegram.sent("editMessageText")) == 1
+
+
+@pytest.mark.parametrize("case", ["unknown id", "other message", "garbage", "other chat", "huge id"])
+def test_forged_or_stale_presses_are_answered_and_change_nothing(app, client, employee, fake_telegram, case):
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    message_id, data, chat = msg.message_id, f"cb:{msg.id}", CHAT
+    if case == "unknown id":
+        data = f"cb:{msg.id + 1}"
+    elif case == "other message":
+        message_id += 1
+    elif case == "garbage":
+        data = "cb:1; DROP TABLE"
+    elif case == "other chat":
+        chat = 777  # a chat linked to nobody that somehow shows the button
+    else:
+        data = "cb:99999999999"
+    query = press(app, fake_telegram, message_id, data, chat_id=chat)
+    assert fake_telegram.callbacks[query["id"]]["answered"]["text"]  # answered in every case
+    db.session.expire_all()
+    assert db.session.get(TelegramMessage, msg.id).taken_by is None
+    run_jobs(app)
+    assert fake_telegram.sent("editMessageText") == []
+
+
+def test_press_by_a_chat_not_linked_to_an_employee_changes_nothing(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    sub = db.session.get(Subscriber, employee)
+    sub.telegram_chat_id = None  # /stop meanwhile
+    db.session.commit()
+    query = press(app, fake_telegram, msg.message_id, f"cb:{msg.id}")
+    assert fake_telegram.callbacks[query["id"]]["answered"]["text"] == "Этот чат не подключён к уведомлениям АТС."
+    db.session.expire_all()
+    assert db.session.get(TelegramMessage, msg.id).taken_by is None
+
+
+def test_names_are_escaped_in_every_edit(app, client, smtp_server, fake_telegram):
+    app.config["DELIVERY_RETRY_BASE"] = 1
+    notified_employee(smtp_server, fake_telegram, name="<b>Петров</b> & Ко")
+    add_contact("ООО <Ромашка> & сыновья", "+7 902 385-52-70", vip=True)
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    assert post_event(client, missed_call("evt-2", started_at=at(4))).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    press(app, fake_telegram, msg.message_id, f"cb:{msg.id}")
+    run_jobs(app)
+    shown = fake_telegram.shown(CHAT, msg.message_id)["text"]
+    assert "ООО <Ромашка> & сыновья" in shown and shown.endswith("Перезвонит: <b>Петров</b> & Ко")
+    last = fake_telegram.sent("editMessageText")[-1]["params"]["text"]
+    assert "&lt;b&gt;Петров&lt;/b&gt; &amp; Ко" in last
+
+
+def test_press_on_a_message_that_can_no_longer_be_edited_leaves_it_alone(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    fake_telegram.make_uneditable(CHAT, msg.message_id)
+    press(app, fake_telegram, msg.message_id, f"cb:{msg.id}")
+    run_jobs(app)
+    assert fake_telegram.sent("editMessageText") == [] and len(fake_telegram.sent("sendMessage")) == 1
+    db.session.expire_all()
+    assert db.session.get(TelegramMessage, msg.id).state == "gone"
+
+
+def test_sweep_queues_an_edit_whose_job_was_lost(app, client, employee, fake_telegram):
+    from datetime import timedelta
+
+    from notifier.models import utcnow
+    from notifier.pipeline import outbox
+
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    db.session.execute(db.update(TelegramMessage).values(version=TelegramMessage.version + 1,
+                                                         taken_by="Петров"))
+    db.session.commit()  # changed, but no job queued (Redis lost it)
+    assert outbox.sweep(utcnow() + timedelta(minutes=1))["telegram_edits"] == 1
+    run_jobs(app)
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("Перезвонит: Петров")
