@@ -289,3 +289,129 @@ def test_sweep_queues_an_edit_whose_job_was_lost(app, client, employee, fake_tel
     assert outbox.sweep(utcnow() + timedelta(minutes=1))["telegram_edits"] == 1
     run_jobs(app)
     assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("Перезвонит: Петров")
+
+
+# -- the callback state (services.missed_calls) ---------------------------------------
+
+def outgoing(event_id: str, minute: int, by: str = "101", to: str = "+7 902 385-52-70", **extra) -> dict:
+    """An employee calls the client back (events.md: direction "outgoing")."""
+    return {"id": event_id, "type": "call.ended", "started_at": at(minute), "direction": "outgoing",
+            "from": by, "to": to, "result": "answered", **extra}
+
+
+@pytest.fixture
+def petrov(app):
+    from .factories import subscriber
+
+    return subscriber(number="101", name="Петров", email=None).id
+
+
+def test_called_back_by_an_outgoing_call_edits_the_message(app, client, employee, petrov, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(15))).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    assert post_event(client, outgoing("evt-out", 27, to="8 902 385 52 70")).status_code == 202
+    run_jobs(app)
+    shown = fake_telegram.shown(CHAT, msg.message_id)
+    assert shown["text"].endswith("\n✅ Перезвонили: Петров, 10:27, через 12 мин")
+    assert shown["reply_markup"] is None
+    [edit] = fake_telegram.sent("editMessageText")
+    assert "<b>✅ Перезвонили: Петров, 10:27, через 12 мин</b>" in edit["params"]["text"]
+    assert len(fake_telegram.sent("sendMessage")) == 1
+    # The call is closed: the same client's next missed call starts a new message.
+    assert post_event(client, missed_call("evt-2", started_at=at(40))).status_code == 202
+    run_jobs(app)
+    assert len(fake_telegram.sent("sendMessage")) == 2 and len(fake_telegram.sent("editMessageText")) == 1
+
+
+def test_called_back_after_repeat_calls_counts_from_the_first(app, client, employee, petrov, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    assert post_event(client, missed_call("evt-2", started_at=at(10))).status_code == 202
+    run_jobs(app)
+    assert post_event(client, outgoing("evt-out", 42)).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    text = fake_telegram.shown(CHAT, msg.message_id)["text"]
+    assert text.startswith("2 пропущенных от +7 902 385-52-70, последний в 10:10")
+    assert text.endswith("✅ Перезвонили: Петров, 10:42, через 42 мин")
+    assert len(fake_telegram.sent("sendMessage")) == 1
+
+
+def test_the_caller_getting_through_later_closes_it_too(app, client, employee, petrov, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(15))).status_code == 202
+    run_jobs(app)
+    answered = missed_call("evt-in", to="101", started_at=at(20), result="answered", routing="group")
+    assert post_event(client, answered).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("✅ Перезвонили: Петров, 10:20, через 5 мин")
+
+
+def test_closed_by_hand_says_so(app, client, employee, fake_telegram):
+    from notifier.models import MissedCall
+    from notifier.services import missed_calls
+
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [row] = db.session.query(MissedCall).all()
+    # What services.missed_calls' «Закрыть» does: the conditional UPDATE, then its listeners.
+    db.session.execute(db.update(MissedCall).where(MissedCall.id == row.id).values(
+        status="closed", resolved_how="manual", resolved_at=row.missed_at, resolved_by_user_email="admin@example.com"))
+    db.session.commit()
+    missed_calls.changed([row.id])
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    shown = fake_telegram.shown(CHAT, msg.message_id)
+    assert shown["text"].endswith("\n☑️ Закрыт вручную") and shown["reply_markup"] is None
+
+
+def test_called_back_before_the_message_went_out_is_said_at_once(app, client, employee, petrov, fake_telegram):
+    """Both events processed before the delivery ran (a backlog, Telegram down):
+    the one message already says it, without the button, and nothing is edited."""
+    assert post_event(client, missed_call("evt-1", started_at=at(15))).status_code == 202
+    assert post_event(client, outgoing("evt-out", 27)).status_code == 202
+    run_jobs(app)
+    [message] = fake_telegram.messages
+    assert message["text"].endswith("\n<b>✅ Перезвонили: Петров, 10:27, через 12 мин</b>")
+    assert "reply_markup" not in message and fake_telegram.sent("editMessageText") == []
+
+
+def test_callback_on_a_message_that_can_no_longer_be_edited_leaves_it_alone(
+        app, client, employee, petrov, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(15))).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    fake_telegram.make_uneditable(CHAT, msg.message_id, deleted=True)
+    assert post_event(client, outgoing("evt-out", 27)).status_code == 202
+    run_jobs(app)
+    assert len(fake_telegram.sent("sendMessage")) == 1 and fake_telegram.sent("editMessageText") == []
+    db.session.expire_all()
+    assert db.session.get(TelegramMessage, msg.id).state == "gone"
+
+
+def test_press_records_who_takes_the_call_back_on_the_missed_call(app, client, employee, fake_telegram):
+    from notifier.models import MissedCall
+
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    assert post_event(client, missed_call("evt-2", started_at=at(3))).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    press(app, fake_telegram, msg.message_id, f"cb:{msg.id}")
+    rows = db.session.query(MissedCall).order_by(MissedCall.id).all()
+    assert [(r.taken_by_subscriber_id, r.taken_at is not None) for r in rows] == [(employee, True)] * 2
+
+
+def test_sweep_catches_up_on_a_callback_whose_listener_never_ran(app, client, employee, fake_telegram):
+    from datetime import timedelta
+
+    from notifier.models import MissedCall, utcnow
+    from notifier.pipeline import outbox
+
+    assert post_event(client, missed_call("evt-1", started_at=at(15))).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    db.session.execute(db.update(MissedCall).values(status="closed", resolved_how="manual", resolved_at=utcnow()))
+    db.session.commit()  # as if the process died right after the commit
+    outbox.sweep(utcnow() + timedelta(minutes=1))
+    run_jobs(app)
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("☑️ Закрыт вручную")

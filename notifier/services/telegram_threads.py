@@ -31,11 +31,19 @@ from sqlalchemy import and_, case, delete, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from notifier.channels.notification import Notification
+from notifier.core import callbacks as cb
 from notifier.core import localtime, phones, retry_policy
 from notifier.extensions import db
-from notifier.models import Subscriber, TelegramMessage, TelegramMessageEvent, utcnow, valid_id
+from notifier.models import (
+    MissedCall,
+    Subscriber,
+    TelegramMessage,
+    TelegramMessageEvent,
+    utcnow,
+    valid_id,
+)
 from notifier.pipeline.queueing import discard_job, get_queue
-from notifier.services import settings
+from notifier.services import missed_calls, settings
 from notifier.telegram import link
 from notifier.telegram.api import (
     MESSAGE_LIMIT,
@@ -142,6 +150,14 @@ def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str) 
             if not sync(api, msg.id) and row.kind == "update":
                 _restart(api, row, msg, note, body)
             return
+        resolved = _resolved(note.event_pk)
+        if resolved is not None:  # called back before its message went out: say so at once
+            msg = _start(note, subscriber, body, resolved)
+            if msg is None:
+                continue
+            _send_first(api, msg)
+            sync(api, msg.id)
+            return
         msg = _open_message(subscriber.id, note.caller_key)
         if msg is not None and msg.message_id is None:
             if msg.claimed_until is not None and msg.claimed_until > utcnow():
@@ -190,15 +206,20 @@ def _retire(msg: TelegramMessage, state: str) -> None:
     db.session.commit()
 
 
-def _start(note: Notification, subscriber: Subscriber, body: str) -> TelegramMessage | None:
+def _start(note: Notification, subscriber: Subscriber, body: str,
+           resolved: Resolved | None = None) -> TelegramMessage | None:
     """A new message row claimed for sending (committed); None when another
-    worker has just opened one for the same caller."""
+    worker has just opened one for the same caller. A call already called back
+    (``resolved``) gets a message of its own that no repeat call joins."""
     now = utcnow()
     msg = TelegramMessage(subscriber_id=subscriber.id, caller_key=note.caller_key,
-                          open_key=_open_key(subscriber.id, note.caller_key),
+                          open_key=None if resolved else _open_key(subscriber.id, note.caller_key),
                           chat_id=subscriber.telegram_chat_id, claimed_until=now + LEASE, body=body,
                           missed_count=1, first_missed_at=note.when, last_missed_at=note.when,
                           state=OPEN, version=1, shown_version=0, edit_attempts=0)
+    if resolved is not None:
+        msg.state, msg.resolved_by, msg.resolved_at = resolved.state, resolved.by, resolved.at
+        msg.resolved_after = resolved.after_from(note.when)
     db.session.add(msg)
     try:
         db.session.flush()
@@ -403,8 +424,10 @@ def _enqueue(queue: Queue, ids: list[int]) -> int:
 
 
 def requeue_stale(now: datetime | None = None) -> int:
-    """For the outbox sweep: queue edits that are due but whose job was lost."""
+    """For the outbox sweep: catch up on missed callbacks, then queue edits
+    that are due but whose job was lost."""
     now = now or utcnow()
+    reconcile()
     ids = list(db.session.scalars(
         select(TelegramMessage.id).where(
             TelegramMessage.shown_version < TelegramMessage.version,
@@ -469,41 +492,95 @@ def press(query: object) -> Press:
 
 
 def _take_missed_calls(msg_id: int, subscriber_id: int, at: datetime) -> None:
-    """Record the press on the missed calls of the message (callbacks' MissedCall rows)."""
-    try:
-        from notifier.models import MissedCall  # type: ignore[attr-defined]
-    except ImportError:  # the callback state is not on this branch yet
-        return
+    """Record the press on the open missed calls the message tells of."""
     events = select(TelegramMessageEvent.event_id).where(TelegramMessageEvent.telegram_message_id == msg_id)
     db.session.execute(update(MissedCall)
-                       .where(MissedCall.event_id.in_(events), MissedCall.taken_by_subscriber_id.is_(None))
+                       .where(MissedCall.event_id.in_(events), MissedCall.status == cb.OPEN,
+                              MissedCall.taken_by_subscriber_id.is_(None))
                        .values(taken_by_subscriber_id=subscriber_id, taken_at=at)
                        .execution_options(synchronize_session=False))
 
 
-def mark_resolved(event_ids: list[int], state: str, by: str | None, at: datetime | None,
-                  first_missed_at: dict[int, datetime] | None = None) -> list[int]:
-    """The missed calls of ``event_ids`` were called back (``state`` CALLED_BACK)
-    or closed by hand (CLOSED): their messages say so, and take no more calls.
-    Returns the ids of the messages to edit (queue them after the commit)."""
-    if not event_ids:
-        return []
-    rows = db.session.scalars(
-        select(TelegramMessage).where(
-            TelegramMessage.id.in_(select(TelegramMessageEvent.telegram_message_id)
-                                   .where(TelegramMessageEvent.event_id.in_(event_ids))),
-            TelegramMessage.state == OPEN)).all()
+@dataclass(frozen=True)
+class Resolved:
+    """How a missed call ended, as its message says it."""
+
+    state: str                  # CALLED_BACK | CLOSED
+    by: str | None              # the employee who called back (name, else number)
+    at: datetime | None
+
+    def after_from(self, first_missed_at: datetime) -> int | None:
+        if self.state != CALLED_BACK or self.at is None:
+            return None
+        return max(0, int((self.at - first_missed_at).total_seconds()))
+
+
+def _resolution(row: MissedCall) -> Resolved | None:
+    if row.status == cb.CALLED_BACK:
+        who = db.session.get(Subscriber, row.resolved_by_subscriber_id) if row.resolved_by_subscriber_id else None
+        by = (who.name or who.number) if who else (
+            phones.display(row.resolved_by_number) if row.resolved_by_number else None)
+        return Resolved(CALLED_BACK, by, row.resolved_at)
+    if row.status == cb.CLOSED:
+        return Resolved(CLOSED, None, row.resolved_at)
+    return None
+
+
+def _resolved(event_pk: int) -> Resolved | None:
+    row = db.session.scalar(select(MissedCall).where(MissedCall.event_id == event_pk)
+                            .execution_options(populate_existing=True))
+    return _resolution(row) if row is not None else None
+
+
+def apply_missed_calls(missed_ids: list[int]) -> list[int]:
+    """Messages telling of the missed calls ``missed_ids``, now called back or
+    closed, say so and take no more calls (not committed). Returns the ids of
+    the messages to edit."""
     changed = []
-    for msg in rows:
-        after = int((at - msg.first_missed_at).total_seconds()) if at is not None else None
-        db.session.execute(update(TelegramMessage)
-                           .where(TelegramMessage.id == msg.id, TelegramMessage.state == OPEN)
-                           .values(state=state, open_key=None, resolved_by=(by or "")[:200] or None,
-                                   resolved_at=at, resolved_after=max(0, after) if after is not None else None,
-                                   version=TelegramMessage.version + 1, updated_at=utcnow())
-                           .execution_options(synchronize_session=False))
-        changed.append(msg.id)
+    rows = db.session.scalars(select(MissedCall).where(MissedCall.id.in_(missed_ids),
+                                                       MissedCall.status != cb.OPEN)).all()
+    for row in rows:
+        resolved = _resolution(row)
+        messages = db.session.scalars(
+            select(TelegramMessage).where(
+                TelegramMessage.id.in_(select(TelegramMessageEvent.telegram_message_id)
+                                       .where(TelegramMessageEvent.event_id == row.event_id)),
+                TelegramMessage.state == OPEN)).all()
+        for msg in messages:
+            done = db.session.execute(
+                update(TelegramMessage).where(TelegramMessage.id == msg.id, TelegramMessage.state == OPEN)
+                .values(state=resolved.state, open_key=None, resolved_by=(resolved.by or "")[:200] or None,
+                        resolved_at=resolved.at, resolved_after=resolved.after_from(msg.first_missed_at),
+                        version=TelegramMessage.version + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+            if done:
+                changed.append(msg.id)
     return changed
+
+
+@missed_calls.on_change
+def missed_calls_changed(missed_ids: list[int]) -> None:
+    """services.missed_calls' listener: edit the employees' messages after a
+    callback or a close by hand (the sweep's ``reconcile`` covers a lost call)."""
+    changed = apply_missed_calls(missed_ids)
+    db.session.commit()
+    enqueue_edits(changed)
+
+
+def reconcile(limit: int = SWEEP_BATCH) -> int:
+    """For the sweep: open messages whose missed calls were resolved while the
+    listener did not run (a crash right after the commit) catch up."""
+    ids = list(db.session.scalars(
+        select(MissedCall.id).join(TelegramMessageEvent, TelegramMessageEvent.event_id == MissedCall.event_id)
+        .join(TelegramMessage, TelegramMessage.id == TelegramMessageEvent.telegram_message_id)
+        .where(TelegramMessage.state == OPEN, MissedCall.status != cb.OPEN)
+        .limit(limit)))
+    if not ids:
+        return 0
+    changed = apply_missed_calls(ids)
+    db.session.commit()
+    enqueue_edits(changed)
+    return len(changed)
 
 
 def message_of(event_id: int, subscriber_id: int) -> tuple[str, int | None] | None:
