@@ -1,8 +1,8 @@
 """Telegram messages about missed calls, kept to edit them (telegram_messages,
 telegram_message_events)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 
 Issue 16: one message per caller, the «Перезвоню» button, and the message
 edited once the caller is called back (notifier.services.telegram_threads).
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
