@@ -423,6 +423,7 @@ class MissedCall(db.Model):
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(foreign_keys=[event_id])
+    resolved_event: Mapped[Event | None] = relationship(foreign_keys=[resolved_event_id])
     subscriber: Mapped[Subscriber | None] = relationship(foreign_keys=[subscriber_id])
     resolved_by_subscriber: Mapped[Subscriber | None] = relationship(foreign_keys=[resolved_by_subscriber_id])
     taken_by_subscriber: Mapped[Subscriber | None] = relationship(foreign_keys=[taken_by_subscriber_id])

@@ -17,9 +17,11 @@ close a missed call by hand.
 """
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from notifier.core.decide import MISSED_CALL, event_kind
 from notifier.core.events import CALL_ENDED, CallEvent
@@ -135,3 +137,101 @@ def replay(calls: Iterable[CallEvent]) -> list[MissedCall]:
             seen.append(res)
             rows = [called_back(row, res) for row in rows]
     return rows
+
+
+# --- wording (the «Пропущенные» page, the API's state_text, the Telegram message) ---
+
+STATUS_TEXTS = {OPEN: "Открыт", CALLED_BACK: "Перезвонили", CLOSED: "Закрыт вручную"}
+HOW_TEXTS = {OUTGOING: "Перезвонили", INCOMING: "Дозвонился сам", MANUAL: "Закрыт вручную"}
+
+
+def duration_text(delta: timedelta) -> str:
+    """«12 мин», «1 ч 5 мин», «2 дн 3 ч», «40 с»: rounded down, the two largest units."""
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} с"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} мин"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} ч {minutes} мин" if minutes else f"{hours} ч"
+    days, hours = divmod(hours, 24)
+    return f"{days} дн {hours} ч" if hours else f"{days} дн"
+
+
+def state_text(status: str, how: str | None, by: str | None, missed_local: datetime,
+               resolved_local: datetime | None) -> str:
+    """«Открыт» / «Перезвонили: Иванов, 10:42, через 12 мин» / «Дозвонился сам: …» / «Закрыт вручную».
+
+    ``by`` is who called back as people know them (a name, else the number);
+    times are wall-clock in the company zone; the date is added when the
+    callback came on another day than the missed call.
+    """
+    if status == OPEN or resolved_local is None:
+        return STATUS_TEXTS[OPEN]
+    if status == CLOSED or how == MANUAL:
+        return STATUS_TEXTS[CLOSED]
+    fmt = "%H:%M" if resolved_local.date() == missed_local.date() else "%d.%m %H:%M"
+    parts = [by] if by else []
+    parts += [resolved_local.strftime(fmt), "через " + duration_text(resolved_local - missed_local)]
+    return f"{HOW_TEXTS.get(how or OUTGOING, STATUS_TEXTS[CALLED_BACK])}: " + ", ".join(parts)
+
+
+# --- the chart: missed calls per day, the called-back share, the median time ---
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    missed: int = 0
+    called_back: int = 0
+
+    @property
+    def share(self) -> float | None:
+        """Called back / missed, None on a day without missed calls."""
+        return self.called_back / self.missed if self.missed else None
+
+
+@dataclass(frozen=True)
+class Stats:
+    days: list[Day] = field(default_factory=list)
+    median: timedelta | None = None  # time to callback of the calls called back
+
+    @property
+    def missed(self) -> int:
+        return sum(d.missed for d in self.days)
+
+    @property
+    def called_back(self) -> int:
+        return sum(d.called_back for d in self.days)
+
+    @property
+    def share(self) -> float | None:
+        return self.called_back / self.missed if self.missed else None
+
+
+def daily_stats(rows: Iterable[MissedCall], zone: str, first: date, last: date) -> Stats:
+    """Per company-zone day from ``first`` to ``last`` (every day, zeros too):
+    missed calls, how many were called back; and the median time to callback
+    over the period. Rows outside the days are ignored."""
+    tz = ZoneInfo(zone)
+    counts: dict[date, list[int]] = {}
+    waits: list[timedelta] = []
+    for row in rows:
+        day = row.missed_at.astimezone(tz).date()
+        if not first <= day <= last:
+            continue
+        bucket = counts.setdefault(day, [0, 0])
+        bucket[0] += 1
+        wait = time_to_callback(row.missed_at, row.resolved_at, row.resolved_how)
+        if row.status == CALLED_BACK and wait is not None:
+            bucket[1] += 1
+            waits.append(wait)
+    days = []
+    day = first
+    while day <= last:
+        missed, back = counts.get(day, (0, 0))
+        days.append(Day(day, missed, back))
+        day += timedelta(days=1)
+    return Stats(days, statistics.median(waits) if waits else None)

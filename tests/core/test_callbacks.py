@@ -1,5 +1,5 @@
 """Callback state of missed calls: a table of event sequences and the states they leave."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -152,3 +152,65 @@ RESOLUTION_CASES = [
 def test_resolution(event, expected):
     res = cb.resolution(event)
     assert (None if res is None else (res.caller_key, res.by_number, res.how)) == expected
+
+
+DURATION_CASES = [
+    (timedelta(seconds=40), "40 с"), (timedelta(minutes=12, seconds=59), "12 мин"), (timedelta(hours=1), "1 ч"),
+    (timedelta(hours=1, minutes=5), "1 ч 5 мин"), (timedelta(days=2, hours=3, minutes=7), "2 дн 3 ч"),
+    (timedelta(days=3), "3 дн"), (timedelta(seconds=-5), "0 с"),
+]
+
+
+@pytest.mark.parametrize("delta, expected", DURATION_CASES, ids=[c[1] for c in DURATION_CASES])
+def test_duration_text(delta, expected):
+    assert cb.duration_text(delta) == expected
+
+
+MSK = timezone(timedelta(hours=3))
+MISSED_AT = datetime(2026, 11, 25, 10, 30, tzinfo=MSK)
+STATE_CASES = [
+    ("open", ("open", None, None, None), "Открыт"),
+    ("outgoing", ("called_back", "outgoing", "Иванов", MISSED_AT + timedelta(minutes=12)),
+     "Перезвонили: Иванов, 10:42, через 12 мин"),
+    ("incoming", ("called_back", "incoming", "Сидорова", MISSED_AT + timedelta(minutes=4)),
+     "Дозвонился сам: Сидорова, 10:34, через 4 мин"),
+    ("next day", ("called_back", "outgoing", "103", MISSED_AT + timedelta(hours=23)),
+     "Перезвонили: 103, 26.11 09:30, через 23 ч"),
+    ("unknown employee", ("called_back", "outgoing", None, MISSED_AT + timedelta(minutes=1)),
+     "Перезвонили: 10:31, через 1 мин"),
+    ("closed", ("closed", "manual", "admin@example.com", MISSED_AT + timedelta(hours=2)), "Закрыт вручную"),
+]
+
+
+@pytest.mark.parametrize("args, expected", [c[1:] for c in STATE_CASES], ids=[c[0] for c in STATE_CASES])
+def test_state_text(args, expected):
+    status, how, by, resolved = args
+    assert cb.state_text(status, how, by, MISSED_AT, resolved) == expected
+
+
+def _row(day, hour, status="open", wait_minutes=None, how="outgoing"):
+    missed_at = datetime(2026, 11, day, hour, 0, tzinfo=MSK)
+    if wait_minutes is None:
+        return cb.MissedCall(KEY, missed_at, status=status)
+    return cb.MissedCall(KEY, missed_at, status=status, resolved_at=missed_at + timedelta(minutes=wait_minutes),
+                         resolved_how=how)
+
+
+def test_daily_stats_per_company_day_with_empty_days_and_median():
+    rows = [
+        _row(23, 10, "called_back", 10), _row(23, 12, "called_back", 30), _row(23, 15),
+        _row(25, 0, "called_back", 20, "incoming"),  # 00:00 Moscow is 21:00 UTC the day before: still the 25th
+        _row(25, 9, "closed", 5, "manual"),  # closed by hand: missed, not called back, no time
+        _row(22, 10, "called_back", 1),  # before the period
+    ]
+    stats = cb.daily_stats(rows, "Europe/Moscow", date(2026, 11, 23), date(2026, 11, 25))
+    assert [(d.day.day, d.missed, d.called_back) for d in stats.days] == [(23, 3, 2), (24, 0, 0), (25, 2, 1)]
+    assert stats.days[1].share is None and stats.days[0].share == pytest.approx(2 / 3)
+    assert (stats.missed, stats.called_back, stats.share) == (5, 3, 0.6)
+    assert stats.median == timedelta(minutes=20)
+
+
+def test_daily_stats_empty():
+    stats = cb.daily_stats([], "Europe/Moscow", date(2026, 11, 25), date(2026, 11, 25))
+    assert [(d.missed, d.share) for d in stats.days] == [(0, None)]
+    assert (stats.share, stats.median) == (None, None)

@@ -10,12 +10,12 @@ from notifier.web import errors, htmx
 
 def init_app(app: Flask) -> None:
     from notifier.web import status
-    from notifier.web.views import contacts, log, pbx, rules, schedule, settings, subscribers, telegram
+    from notifier.web.views import contacts, log, missed, pbx, rules, schedule, settings, subscribers, telegram
 
     errors.init_app(app)
     htmx.init_app(app)
     status.init_app(app)
-    for module in (rules, subscribers, contacts, schedule, log, settings, pbx, telegram):
+    for module in (rules, subscribers, contacts, schedule, log, missed, settings, pbx, telegram):
         app.register_blueprint(module.bp)
 
     @app.template_filter("local_dt")
