@@ -35,6 +35,7 @@ API_ID_ROUTES = [
     ("POST", "/api/v1/subscribers/{id}/telegram-link"), ("DELETE", "/api/v1/subscribers/{id}/telegram-link"),
     ("GET", "/api/v1/contacts/{id}"), ("PATCH", "/api/v1/contacts/{id}"), ("DELETE", "/api/v1/contacts/{id}"),
     ("GET", "/api/v1/rules/{id}"), ("PATCH", "/api/v1/rules/{id}"), ("DELETE", "/api/v1/rules/{id}"),
+    ("GET", "/api/v1/missed-calls/{id}"), ("POST", "/api/v1/missed-calls/{id}/close"),
 ]
 UI_ID_ROUTES = [
     ("GET", "/subscribers/{id}/edit"), ("POST", "/subscribers/{id}/edit"),
@@ -46,6 +47,7 @@ UI_ID_ROUTES = [
     ("GET", "/rules/{id}/edit"), ("POST", "/rules/{id}/edit"), ("POST", "/rules/{id}/delete"),
     ("GET", "/log/{id}"), ("POST", "/log/deliveries/{id}/retry"),
     ("POST", "/log/deliveries/{id}/send"),
+    ("POST", "/missed/{id}/close"),
     ("POST", "/settings/tokens/{id}/revoke"),
 ]
 

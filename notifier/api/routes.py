@@ -1,2 +1,2 @@
 """Imports every API endpoint module so that they register on the blueprint."""
-from notifier.api import contacts, event_log, events, pbx, rules, schedule, subscribers, telegram  # noqa: F401
+from notifier.api import contacts, event_log, events, missed_calls, pbx, rules, schedule, subscribers, telegram  # noqa: F401
