@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from notifier.core import callbacks as cb
@@ -73,15 +73,19 @@ def _apply(row: MissedCall, res: cb.Resolution, by_subscriber_id: int | None, re
 
 
 def _stored_callback(row: MissedCall) -> tuple[cb.Resolution, int] | None:
-    """The earliest stored answered call that calls ``row`` back (with its event's pk)."""
-    candidates = db.session.execute(
-        select(Event.id, Event.payload).where(
-            Event.type == CALL_ENDED, Event.result == "answered", Event.started_at > row.missed_at,
-            or_(Event.callee_key == row.caller_key, Event.caller_key == row.caller_key),
-        )
-    ).all()
+    """The earliest stored answered call that calls ``row`` back (with its event's pk).
+
+    Two indexed look-ups (in one statement) rather than one OR: outgoing calls to the number
+    (``ix_events_callee_key``) and answered calls from it (the partial
+    ``ix_events_answered_caller``), so the cost does not grow with the traffic.
+    """
+    later = (Event.type == CALL_ENDED, Event.result == "answered", Event.started_at > row.missed_at)
+    candidates = db.session.execute(union_all(
+        select(Event.id, Event.payload).where(Event.callee_key == row.caller_key, *later),
+        select(Event.id, Event.payload).where(Event.caller_key == row.caller_key, *later),
+    )).all()
     found: dict[cb.Resolution, int] = {}
-    for pk, payload in candidates:
+    for pk, payload in sorted(candidates):
         try:
             res = cb.resolution(parse_event(payload))
         except FieldErrors:
