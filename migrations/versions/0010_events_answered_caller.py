@@ -1,7 +1,7 @@
 """events: partial index of answered calls by caller (ix_events_answered_caller)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 
 A missed call processed after the call that called it back (events reported
 late, or two workers at once) looks that call up among the stored events
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
