@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from notifier import config as config_module
-from notifier.extensions import csrf, db, init_db, mail, migrate
+from notifier.extensions import csrf, init_db, init_migrate, mail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     request_limits.init_app(app)  # first: the routes registered below use its converter
     init_db(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    init_migrate(app)
     csrf.init_app(app)
     mail.init_app(app)
 

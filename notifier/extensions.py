@@ -1,8 +1,9 @@
 """Flask extensions, created unbound and wired in create_app() with init_app()."""
 import time
+from pathlib import Path
 
+from flask.cli import AppGroup
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
@@ -24,7 +25,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()
 
@@ -87,3 +87,48 @@ def init_db(app) -> None:
             event.listen(engine, "connect", _mark_used)
             event.listen(engine, "checkin", _mark_used)
             event.listen(engine, "checkout", _ping_if_idle)
+
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+class _Extensions(dict):
+    """``app.extensions`` that sets Flask-Migrate up on first use (``flask_migrate.upgrade()``
+    and friends look it up there): it imports Alembic and Mako, about 11 MB in every process,
+    which only migrations need, never the web server or the worker (issue 17)."""
+
+    def __init__(self, app, *args):
+        super().__init__(*args)
+        self._app = app
+
+    def __missing__(self, key):
+        if key != "migrate":
+            raise KeyError(key)
+        from flask_migrate import Migrate
+
+        Migrate(self._app, db, directory=MIGRATIONS, render_as_batch=True)  # sets self["migrate"]
+        return dict.__getitem__(self, key)
+
+
+class _Cli(AppGroup):
+    """``app.cli`` whose ``flask db ...`` group (Flask-Migrate's) is loaded when asked for."""
+
+    def __init__(self, app):
+        super().__init__()
+        self._app = app
+
+    def get_command(self, ctx, name):
+        if name == "db" and name not in self.commands:
+            self._app.extensions["migrate"]  # registers the group on this app.cli
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), "db"})
+
+
+def init_migrate(app) -> None:
+    """Migrations for ``app``, wired lazily (see _Extensions)."""
+    app.extensions = _Extensions(app, app.extensions)
+    cli = _Cli(app)
+    cli.commands.update(app.cli.commands)
+    app.cli = cli

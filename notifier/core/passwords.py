@@ -15,8 +15,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 # zxcvbn refuses longer input (its matching grows fast with length); the first
@@ -51,6 +49,9 @@ def problem(password: str, user_inputs: Iterable[str] = ()) -> str | None:
             words.append(value)
             words.extend(value.split("@"))  # an email's mailbox and domain
             words.extend(part for part in value.replace("@", " ").replace(".", " ").split() if len(part) > 2)
+    # Imported here: its word lists hold about 12 MB, wanted only where a password is set (issue 17).
+    from zxcvbn import zxcvbn
+
     with _lock:
         score = zxcvbn(password[:ESTIMATE_LENGTH], user_inputs=words)["score"]
     return TOO_COMMON if score < MIN_SCORE else None
