@@ -101,19 +101,22 @@ def _in_app(app: Flask, fn) -> None:
         fn()
 
 
-def main(burst: bool = False) -> None:
+def main(burst: bool = False, app: Flask | None = None) -> None:
+    """``app``: one built already (the launcher's, whose pages its forked children share)."""
     from notifier import create_app
     from notifier.pipeline import asterisk_listener, outbox
     from notifier.pipeline import digest as morning_digest
     from notifier.runtime.embedded_redis import EmbeddedRedis
+    from notifier.runtime.scheduler_thread import start_scheduler
     from notifier.telegram import poller as telegram_poller
 
     embedded = None
-    if not os.environ.get("REDIS_URL"):
-        probe = create_app()
-        embedded = EmbeddedRedis(os.path.join(probe.instance_path, "redis")).start()
-        os.environ["REDIS_URL"] = embedded.url
-    app = create_app()
+    if app is None:
+        if not os.environ.get("REDIS_URL"):
+            probe = create_app()
+            embedded = EmbeddedRedis(os.path.join(probe.instance_path, "redis")).start()
+            os.environ["REDIS_URL"] = embedded.url
+        app = create_app()
     worker = make_worker(app)
     logging.basicConfig(level=logging.INFO)
     # Telegram long polling and the outbox sweep run in threads beside RQ's loop
@@ -129,9 +132,14 @@ def main(burst: bool = False) -> None:
         sweeper.step()
     else:
         sweeper.start()
+    # RQ's scheduler in a thread, not a forked process (issue 17); a burst run lets RQ
+    # move the due jobs once, in this process.
+    scheduler = None if burst else start_scheduler(worker)
     try:
-        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        worker.work(burst=burst, with_scheduler=burst, logging_level="INFO")
     finally:
+        if scheduler:
+            scheduler.stop_thread()
         sweeper.stop()
         if poller:
             poller.stop()
