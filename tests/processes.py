@@ -90,8 +90,9 @@ class Launcher:
         self.wait_for_line("Scheduler for default started")
         wait_until_serving(self.url + "/health", self.proc, lambda: self.output)
         self.tree = {p.pid: p for p in psutil.Process(self.proc.pid).children(recursive=True)}
-        names = " ".join(" ".join(p.cmdline()) for p in self.tree.values())
-        assert "redis-server" in names and "gunicorn" in names and "worker.py" in names, names
+        # the launcher's forked children are named in /proc/<pid>/comm (psutil's name())
+        names = " ".join(p.name() for p in self.tree.values())
+        assert "redis-server" in names and "notifier-web" in names and "notifier-worker" in names, names
         return self.tree
 
     def descendants(self) -> set[int]:

@@ -59,7 +59,7 @@ def test_nothing_starts_after_a_stop_signal(tmp_path):
     launcher = Launcher(tmp_path / "instance")
     try:
         tree = launcher.wait_until_running()
-        worker = next(p for p in tree.values() if "worker.py" in p.cmdline() and p.ppid() == launcher.proc.pid)
+        worker = next(p for p in tree.values() if p.name() == "notifier-worker" and p.ppid() == launcher.proc.pid)
         worker.kill()
         launcher.wait_for_line("worker-1 exited with -9; restarting")
         launcher.proc.send_signal(signal.SIGTERM)
