@@ -120,7 +120,47 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
                         "PASS" if t["lost"]["pass"] and t["duplicated"]["pass"] else "MISS"))
         else:
             na("6 recovery after SIGKILL", r)
+
+    r = m.get("footprint")
+    if r:
+        if r["status"] == "ok":
+            out += _footprint_rows(r)
+        else:
+            na("7 footprint (PSS)", r)
     return out
+
+
+def _per_process(sample: dict) -> str:
+    """"launcher 21, gunicorn worker 2x17, ..." (MB) from a footprint sample."""
+    counts: dict[str, int] = {}
+    for p in sample["processes"]:
+        counts[p["role"]] = counts.get(p["role"], 0) + 1
+    return ", ".join(f"{role} {f'{counts[role]}x' if counts[role] > 1 else ''}{mb / counts[role]:.0f}"
+                     for role, mb in sample["by_role"].items())
+
+
+def _footprint_rows(r: dict) -> list[tuple[str, str, str, str, str]]:
+    t, idle, ld, img = r["targets"], r["idle"], r["load"], r["image"]
+    bare = f"one bare Python {r['bare_python_mb']:.0f} MB" if r.get("bare_python_mb") else "-"
+    span = f"{ld['seconds'] / 60:.0f} min" if ld["seconds"] >= 60 else f"{ld['seconds']:.0f} s"
+    got = f"{ld['notifications_received']} of {ld['notifications_expected']} notifications"
+    leak = t["no_growth"]
+    first, last = ld["samples"][min(1, len(ld["samples"]) - 1)], ld["samples"][-1]
+    rows = [
+        ("7 footprint idle, PSS of all processes", f"{idle['total_mb']:.0f} MB", bare, "<= 150 MB",
+         _mark(t["idle_total_mb"])),
+        ("  idle per process (MB)", _per_process(idle), "", "", ""),
+        (f"7 footprint at {ld['rate']}/s for {span}, peak", f"{ld['peak_mb']:.0f} MB ({got})",
+         f"idle {idle['total_mb']:.0f} MB", "<= 250 MB", _mark(t["load_peak_mb"])),
+        ("  under load per process (MB)", _per_process(ld["after"]), "", "", ""),
+        (f"7 footprint growth, sample {ld['leak_to_minute']} vs {ld['leak_from_minute']}",
+         f"{leak['value']:+.1%} ({first['total_mb']:.0f} -> {last['total_mb']:.0f} MB)"
+         + (f" [{leak['note']}]" if leak.get("note") else ""), "", "<= +10%", _mark(leak)),
+        ("7 Docker image size (ESTIMATE)", f"{img['total_mb']:.0f} MB", f"base {img['base']} {img['base_mb']} MB "
+         f"(published, assumed) + packages {img['packages_mb']:.0f} + app {img['app_files_mb']:.0f}",
+         "< 250 MB", _mark(t["image_mb"])),
+    ]
+    return rows
 
 
 def table(results: dict) -> str:

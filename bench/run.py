@@ -22,11 +22,15 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import measure, report
+from . import footprint, measure, report
 from .profile import Profile, py_spy
 from .servers import Stack
 
-MEASUREMENTS = ("intake", "end_to_end", "worker_throughput", "recovery", "decision_cost", "rules_page")
+# Measurements that live in modules of their own (the others are bench/measure.py's functions).
+_MEASURE = {"footprint": footprint.footprint}
+
+MEASUREMENTS = ("intake", "end_to_end", "worker_throughput", "recovery", "decision_cost", "rules_page",
+                "footprint")
 
 
 def machine() -> dict:
@@ -64,7 +68,7 @@ def run_one(kind: str, opts: measure.Options, only: list[str], workdir: Path, we
             t0 = time.monotonic()
             spy = Profile(os.getpid(), stack.workdir / f"profile-{name}.txt") if profile else None
             try:
-                result = getattr(measure, name)(stack, opts)
+                result = (_MEASURE.get(name) or getattr(measure, name))(stack, opts)
             except Exception as exc:  # a measurement that breaks is reported, the others still run
                 result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}",
                           "traceback": traceback.format_exc()}
