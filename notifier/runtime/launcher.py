@@ -37,10 +37,10 @@ STOP_TIMEOUT = 15.0  # for children to stop on TERM before they are killed
 # Ctrl+C, closing the terminal, `docker stop` / systemd: all stop everything.
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
 # Imported before forking, so that web and workers share them (create_app() imports the web side).
+# The worker's job modules (its JOB_MODULES) are added in _share_code.
 SHARED_MODULES = (
-    "notifier.pipeline.worker", "notifier.pipeline.processing", "notifier.pipeline.delivery",
-    "notifier.pipeline.outbox", "notifier.pipeline.asterisk_listener", "notifier.telegram.poller",
-    "notifier.runtime.scheduler_thread",
+    "notifier.pipeline.worker", "notifier.pipeline.outbox", "notifier.pipeline.asterisk_listener",
+    "notifier.pipeline.digest", "notifier.telegram.poller", "notifier.runtime.scheduler_thread",
     "gunicorn.app.wsgiapp", "gunicorn.arbiter", "gunicorn.workers.gthread", "gunicorn.glogging", "gunicorn.ctl.server",
 )
 
@@ -217,7 +217,9 @@ def _share_code() -> None:
     """Import what every child needs, then keep the collector off those objects (see the module doc)."""
     from sqlalchemy.orm import configure_mappers
 
-    for module in SHARED_MODULES:
+    from notifier.pipeline.worker import JOB_MODULES
+
+    for module in (*SHARED_MODULES, *JOB_MODULES):
         importlib.import_module(module)
     configure_mappers()  # else each child would on its first query, writing to the shared mappers
     gc.collect()
