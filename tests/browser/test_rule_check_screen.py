@@ -79,7 +79,13 @@ def test_check_a_new_rule_at_a_working_hour_and_at_night(app, admin_page, people
     screenshot("rule-check-error")
 
     assert (stored(Event), stored(Decision), stored(Rule)) == (0, 0, 1)  # only the fixture's rule
-    # the rule itself is still there to save
+    # the rule itself is still there to save, with the morning digest asked for
+    dialog.get_by_label("Утренняя сводка").check()
+    dialog.get_by_label("Утренняя сводка").scroll_into_view_if_needed()
+    screenshot("rule-dialog-digest")
     dialog.get_by_role("button", name="Добавить правило").click()
     dialog.wait_for(state="detached")
     assert stored(Rule) == 3
+    new = db.session.scalars(select(Rule).order_by(Rule.id)).all()[1:]
+    assert [r.criteria.get("morning_digest") for r in new] == [True, True]
+    assert page.get_by_text("Все пропущенные звонки в рабочее время; утренняя сводка").count() == 2
