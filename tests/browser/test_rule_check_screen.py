@@ -1,6 +1,7 @@
 """«Проверить правило» in a real browser: the rule dialog judges a caller at a
 working hour and at night for each chosen employee; nothing is stored."""
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from notifier.extensions import db
@@ -88,4 +89,4 @@ def test_check_a_new_rule_at_a_working_hour_and_at_night(app, admin_page, people
     assert stored(Rule) == 3
     new = db.session.scalars(select(Rule).order_by(Rule.id)).all()[1:]
     assert [r.criteria.get("morning_digest") for r in new] == [True, True]
-    assert page.get_by_text("Все пропущенные звонки в рабочее время; утренняя сводка").count() == 2
+    expect(page.get_by_text("Все пропущенные звонки в рабочее время; утренняя сводка")).to_have_count(2)  # the list reloads
