@@ -179,3 +179,38 @@ def test_time_to_callback_is_kept_exact(app, client, staff):
     run_jobs(app)
     [row] = rows()
     assert row.resolved_at - row.missed_at == timedelta(minutes=42)
+
+
+def test_callback_stored_but_not_yet_processed_counts(app, staff):
+    """Two workers at once: the callback's event is stored (not processed) when the
+    missed call is; the missed call finds it, and processing the callback later changes nothing."""
+    from notifier.pipeline.processing import process_event
+
+    calls = []
+    missed_calls.on_change(calls.append)
+    try:
+        callback = factories.event(outgoing("o1", 12))
+        missed_event = factories.event(missed("m1", 0))
+        process_event(missed_event.id)
+        [row] = rows()
+        assert state(row) == ("called_back", "outgoing", "103", utc(12)) and row.resolved_event_id == callback.id
+        assert calls == [[row.id]]
+        process_event(callback.id)
+        assert [state(r) for r in rows()] == [("called_back", "outgoing", "103", utc(12))]
+        assert calls == [[row.id]]
+    finally:
+        missed_calls._listeners.remove(calls.append)
+
+
+def test_deleting_an_employee_keeps_the_missed_calls(app, client, staff):
+    post_all(client, missed("m1", 0), outgoing("o1", 5))
+    run_jobs(app)
+    from notifier.models import Subscriber
+
+    for number in ("102", "103"):
+        db.session.delete(db.session.scalar(select(Subscriber).where(Subscriber.number == number)))
+    db.session.commit()
+    [row] = rows()
+    assert (row.subscriber_id, row.subscriber_number, row.resolved_by_subscriber_id, row.resolved_by_number) == (
+        None, "102", None, "103")
+    assert row.status == "called_back"

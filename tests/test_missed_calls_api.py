@@ -2,7 +2,7 @@
 the JSON of a call, closing by hand (idempotent; 409 for a called-back call)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -126,3 +126,23 @@ def test_huge_or_zero_ids_are_404(client, api_headers, office, ident):
     for method, url in (("GET", f"/api/v1/missed-calls/{ident}"), ("POST", f"/api/v1/missed-calls/{ident}/close")):
         resp = client.open(url, method=method, headers=api_headers)
         assert resp.status_code == 404 and resp.get_json()["error"]
+
+
+def test_stats(client, api_headers, office):
+    from datetime import datetime
+
+    from notifier.core.localtime import in_zone
+
+    resp = client.get("/api/v1/missed-calls/stats", headers=api_headers)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert len(body["days"]) == 14 and body["timezone"] == "Europe/Moscow"
+    assert (body["missed"], body["called_back"], body["called_back_share"]) == (4, 1, 0.25)
+    assert body["median_time_to_callback_seconds"] == 12 * 60
+    today = in_zone(datetime.now(timezone.utc), "Europe/Moscow")[0].date()
+    assert body["to"] == today.isoformat()
+    vip = client.get("/api/v1/missed-calls/stats?vip=1&from=2026-01-01&to=2026-01-03", headers=api_headers).get_json()
+    assert [d["date"] for d in vip["days"]] == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert (vip["missed"], vip["called_back_share"], vip["median_time_to_callback_seconds"]) == (0, None, None)
+    assert client.get("/api/v1/missed-calls/stats?from=x", headers=api_headers).status_code == 422
+    assert client.get("/api/v1/missed-calls/stats").status_code == 401

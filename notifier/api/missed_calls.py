@@ -11,7 +11,9 @@ from flask import jsonify, request
 
 from notifier.api import ApiError, bp
 from notifier.core import callbacks as cb
+from notifier.core import localtime
 from notifier.core.fielderrors import FieldErrors
+from notifier.models import utcnow
 from notifier.services import missed_calls
 from notifier.services.settings import company_timezone
 
@@ -23,6 +25,23 @@ def missed_calls_list():
         raise FieldErrors(errors)
     page = missed_calls.listed(filters, company_timezone())
     return {"items": [entry.to_json() for entry in page.entries], "next_before": page.next_before}
+
+
+@bp.get("/missed-calls/stats")
+def missed_calls_stats():
+    """The page's chart as numbers: per day, the share called back, the median wait."""
+    filters, errors = missed_calls.parse_filters(request.args)
+    if errors:
+        raise FieldErrors(errors)
+    zone = company_timezone()
+    first, last = missed_calls.period(filters, localtime.in_zone(utcnow(), zone)[0].date())
+    stats = missed_calls.stats(filters, zone, first, last)
+    return {
+        "from": first.isoformat(), "to": last.isoformat(), "timezone": zone,
+        "missed": stats.missed, "called_back": stats.called_back, "called_back_share": stats.share,
+        "median_time_to_callback_seconds": int(stats.median.total_seconds()) if stats.median is not None else None,
+        "days": [{"date": d.day.isoformat(), "missed": d.missed, "called_back": d.called_back} for d in stats.days],
+    }
 
 
 @bp.get("/missed-calls/<int:missed_id>")
