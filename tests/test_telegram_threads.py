@@ -415,3 +415,44 @@ def test_sweep_catches_up_on_a_callback_whose_listener_never_ran(app, client, em
     outbox.sweep(utcnow() + timedelta(minutes=1))
     run_jobs(app)
     assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("☑️ Закрыт вручную")
+
+
+# -- webhook mode -------------------------------------------------------------------
+
+def test_button_press_by_webhook(app, client, employee, fake_telegram):
+    from notifier.channels import checks
+    from notifier.telegram import bot
+
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    bot.enable_webhook(checks.bot(), "https://notify.example.com", "https://notify.example.com/api/v1/telegram/webhook")
+    db.session.commit()
+    assert fake_telegram.webhook["allowed_updates"] == ["message", "callback_query"]
+    [msg] = db.session.query(TelegramMessage).all()
+    fake_telegram.push_callback(CHAT, msg.message_id, f"cb:{msg.id}")
+    [update] = fake_telegram.take_pending()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": fake_telegram.webhook["secret_token"]}
+    assert client.post("/api/v1/telegram/webhook", json=update, headers=headers).status_code == 200
+    assert fake_telegram.callbacks[update["callback_query"]["id"]]["answered"]["text"].startswith("Отмечено")
+    run_jobs(app)
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("Перезвонит: Иванов Иван")
+
+
+def test_a_webhook_set_for_messages_only_is_set_again_with_presses(app, fake_telegram):
+    from notifier.channels import checks
+    from notifier.telegram import bot
+    from notifier.telegram.poller import IDLE
+
+    from .factories import configure_telegram
+
+    configure_telegram(fake_telegram)
+    bot.enable_webhook(checks.bot(), "https://notify.example.com", "https://notify.example.com/api/v1/telegram/webhook")
+    db.session.commit()
+    secret = fake_telegram.webhook["secret_token"]
+    fake_telegram.webhook["allowed_updates"] = ["message"]  # as versions before the button set it
+    p = Poller(app, poll_timeout=0)
+    assert p.step() == IDLE
+    assert fake_telegram.webhook["allowed_updates"] == ["message", "callback_query"]
+    assert fake_telegram.webhook["secret_token"] == secret
+    assert fake_telegram.webhook["url"] == "https://notify.example.com/api/v1/telegram/webhook"
+    assert p.step() == IDLE and len(fake_telegram.sent("getWebhookInfo")) == 1  # once per token

@@ -466,7 +466,7 @@ def press(query: object) -> Press:
     data = query.get("data")
     m = _DATA.fullmatch(data) if isinstance(data, str) else None
     msg = db.session.get(TelegramMessage, int(m.group(1))) if m and valid_id(int(m.group(1))) else None
-    if (msg is None or msg.message_id is None or chat.get("id") != msg.chat_id
+    if (msg is None or msg.message_id is None or msg.state == GONE or chat.get("id") != msg.chat_id
             or message.get("message_id") != msg.message_id):
         return Press(query_id, "Эта кнопка больше не действует.")
     presser = sender.get("id")

@@ -256,6 +256,21 @@ def enable_webhook(api: BotAPI, public_url: str, hook_url: str) -> None:
     settings.put(WEBHOOK_SECRET_KEY, secret)
 
 
+def upgrade_webhook(api: BotAPI) -> bool:
+    """A webhook set before the bot had buttons (allowed_updates ["message"])
+    gets no button presses: set it again, same address and secret, for
+    UPDATE_TYPES. True when it was. Raises TelegramError."""
+    info = api.get_webhook_info()
+    allowed = info.get("allowed_updates")  # absent: Telegram's default, presses included
+    secret = webhook_secret()
+    if not info.get("url") or not secret or allowed is None or set(UPDATE_TYPES) <= set(allowed):
+        return False
+    api.call("setWebhook", {"url": info["url"], "secret_token": secret, "max_connections": 1,
+                            "allowed_updates": list(UPDATE_TYPES)})
+    log.info("Telegram webhook now also delivers %s", ", ".join(UPDATE_TYPES))
+    return True
+
+
 def disable_webhook(api: BotAPI | None) -> None:
     """deleteWebhook (pending updates kept for the poller) and back to polling.
 

@@ -58,6 +58,7 @@ class Poller(SingletonLoop):
         self._api_key: tuple[str, str] | None = None
         self._keeper: threading.Thread | None = None
         self._progress = time.monotonic()  # the poll thread's last sign of life
+        self._webhook_checked: tuple[str, str] | None = None
 
     # -- one iteration -------------------------------------------------------------
     def step(self) -> float:
@@ -72,6 +73,8 @@ class Poller(SingletonLoop):
         api = self._client()
         if api is None or bot.webhook_url():
             self.release()
+            if api is not None and self._webhook_checked != self._api_key:
+                self._check_webhook(api)
             return IDLE
         if not self.hold_lock():
             return LOCK_RETRY
@@ -89,6 +92,14 @@ class Poller(SingletonLoop):
         if bot.record_ok():
             db.session.commit()
         return 0
+
+    def _check_webhook(self, api: BotAPI) -> None:
+        """Once per token in webhook mode: make sure Telegram sends button presses too."""
+        try:
+            bot.upgrade_webhook(api)
+            self._webhook_checked = self._api_key
+        except TelegramError as e:  # asked again next round
+            log.warning("Telegram webhook not checked: %s", e)
 
     def _client(self) -> BotAPI | None:
         """Reuse one client (and its HTTP connections) while token and URL stay the same."""

@@ -244,6 +244,12 @@ class FakeTelegram:
         with self._lock:
             return dict(self.chat_messages[(chat_id, message_id)])
 
+    def take_pending(self) -> list[dict]:
+        """Remove and return the queued updates (to hand them to a webhook instead)."""
+        with self._cond:
+            taken, self._updates = self._updates, []
+        return taken
+
     @property
     def pending_updates(self) -> list[dict]:
         with self._lock:
