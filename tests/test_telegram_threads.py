@@ -456,3 +456,24 @@ def test_a_webhook_set_for_messages_only_is_set_again_with_presses(app, fake_tel
     assert fake_telegram.webhook["secret_token"] == secret
     assert fake_telegram.webhook["url"] == "https://notify.example.com/api/v1/telegram/webhook"
     assert p.step() == IDLE and len(fake_telegram.sent("getWebhookInfo")) == 1  # once per token
+
+
+# -- «Журнал» ------------------------------------------------------------------------
+
+def test_the_log_shows_a_repeat_call_as_an_update_of_the_message(app, client, auth_client, api_headers,
+                                                                   employee, fake_telegram):
+    from notifier.models import Event
+
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    assert post_event(client, missed_call("evt-2", started_at=at(6))).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    second = client.get("/api/v1/events/evt-2", headers=api_headers).get_json()
+    [tg] = [d for d in second["deliveries"] if d["channel"] == "telegram"]
+    assert tg["status"] == "sent" and tg["telegram_message"] == {"message_id": msg.message_id, "updated": True}
+    first = client.get("/api/v1/events/evt-1", headers=api_headers).get_json()
+    assert [d["telegram_message"] for d in first["deliveries"]] == [None, {"message_id": msg.message_id,
+                                                                           "updated": False}]
+    pk = db.session.query(Event).filter_by(event_id="evt-2").one().id
+    html = auth_client.get(f"/log/{pk}").get_data(as_text=True)
+    assert f"обновлено сообщение {msg.message_id}" in html

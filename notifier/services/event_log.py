@@ -30,6 +30,7 @@ from notifier.core.text import escape_format
 from notifier.extensions import db
 from notifier.models import MAX_ID, Contact, ContactNumber, Decision, Delivery, Event, Subscriber
 from notifier.pbx import registry
+from notifier.services import telegram_threads
 from notifier.services.subscriber_search import MAX_QUERY, matching
 
 DEFAULT_LIMIT = 50
@@ -220,6 +221,16 @@ class DecisionView:
 class DeliveryView:
     row: Delivery
     subscriber: Person
+    # A missed call's Telegram message (services.telegram_threads): ("sent" | "update", message_id)
+    telegram: tuple[str, int | None] | None = None
+
+    @property
+    def telegram_text(self) -> str | None:
+        """«обновлено сообщение 17»: a repeat call shown by editing the caller's message."""
+        if self.telegram is None or self.telegram[1] is None or self.row.status != reasons.SENT:
+            return None
+        kind, message_id = self.telegram
+        return f"обновлено сообщение {message_id}" if kind == "update" else f"сообщение {message_id}"
 
     @property
     def status_text(self) -> str:
@@ -255,6 +266,8 @@ class DeliveryView:
             "attempts": d.attempts, "last_error": d.last_error,
             "next_attempt_at": _iso(d.next_attempt_at), "sent_at": _iso(d.sent_at),
             "created_at": _iso(d.created_at), "updated_at": _iso(d.updated_at),
+            "telegram_message": ({"message_id": self.telegram[1], "updated": self.telegram[0] == "update"}
+                                 if self.telegram and self.telegram[1] is not None else None),
         }
 
 
@@ -382,6 +395,8 @@ def _entries(events: list[Event]) -> list[Entry]:
         select(ContactNumber).options(selectinload(ContactNumber.contact))
         .where(ContactNumber.number_key.in_(callers)))} if callers else {}
 
+    messages = telegram_threads.messages_of([ev.id for ev in events])
+
     def person(subscriber_id: int | None, number: str) -> Person:
         s = by_id.get(subscriber_id) if subscriber_id else None
         if s is None:
@@ -401,7 +416,8 @@ def _entries(events: list[Event]) -> list[Entry]:
             decisions=[DecisionView(person(d.subscriber_id, d.subscriber_number), d.notify, d.reason,
                                     reasons.reason_text(d.reason, ev.result))
                        for d in sorted(ev.decisions, key=lambda d: d.id)],
-            deliveries=[DeliveryView(d, person(d.subscriber_id, d.subscriber_number))
+            deliveries=[DeliveryView(d, person(d.subscriber_id, d.subscriber_number),
+                                     messages.get((ev.id, d.subscriber_id)) if d.channel == "telegram" else None)
                         for d in ev.deliveries],
         ))
     return entries

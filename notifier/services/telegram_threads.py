@@ -583,10 +583,14 @@ def reconcile(limit: int = SWEEP_BATCH) -> int:
     return len(changed)
 
 
-def message_of(event_id: int, subscriber_id: int) -> tuple[str, int | None] | None:
-    """For the «Журнал»: ("sent" | "update", Telegram's message_id) of an event's message."""
-    row = db.session.get(TelegramMessageEvent, (event_id, subscriber_id))
-    if row is None:
-        return None
-    msg = db.session.get(TelegramMessage, row.telegram_message_id)
-    return row.kind, msg.message_id if msg is not None else None
+def messages_of(event_ids: list[int]) -> dict[tuple[int, int], tuple[str, int | None]]:
+    """For the «Журнал», in one query: (event pk, employee id) -> ("sent" | "update",
+    Telegram's message_id) of the message that tells of that missed call."""
+    if not event_ids:
+        return {}
+    rows = db.session.execute(
+        select(TelegramMessageEvent.event_id, TelegramMessageEvent.subscriber_id, TelegramMessageEvent.kind,
+               TelegramMessage.message_id)
+        .join(TelegramMessage, TelegramMessage.id == TelegramMessageEvent.telegram_message_id)
+        .where(TelegramMessageEvent.event_id.in_(event_ids))).all()
+    return {(e, s): (kind, message_id) for e, s, kind, message_id in rows}
