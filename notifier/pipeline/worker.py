@@ -24,7 +24,8 @@ from notifier.extensions import db
 from notifier.pipeline.queueing import QUEUE_NAMES, AppJob, worker_connection
 
 # Everything a job needs is imported once, at start (jobs run in this process).
-JOB_MODULES = ("notifier.pipeline.processing", "notifier.pipeline.delivery", "notifier.pipeline.digest")
+JOB_MODULES = ("notifier.pipeline.processing", "notifier.pipeline.delivery", "notifier.pipeline.digest",
+               "notifier.services.telegram_threads")
 
 # RQ keeps a job "started" for its heartbeat TTL after its worker vanished
 # (monitoring interval + 60 s by default) and cleans registries every 10 min.
