@@ -477,3 +477,43 @@ def test_the_log_shows_a_repeat_call_as_an_update_of_the_message(app, client, au
     pk = db.session.query(Event).filter_by(event_id="evt-2").one().id
     html = auth_client.get(f"/log/{pk}").get_data(as_text=True)
     assert f"обновлено сообщение {msg.message_id}" in html
+
+
+def test_an_employee_who_moved_to_another_chat_gets_a_new_message_there(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(0))).status_code == 202
+    run_jobs(app)
+    sub = db.session.get(Subscriber, employee)
+    sub.telegram_chat_id = 5559999  # linked again from another phone
+    db.session.commit()
+    assert post_event(client, missed_call("evt-2", started_at=at(5))).status_code == 202
+    run_jobs(app)
+    assert [m["chat_id"] for m in fake_telegram.messages] == [CHAT, 5559999]
+    assert fake_telegram.sent("editMessageText") == []
+
+
+def test_edits_that_keep_failing_are_given_up(app, client, employee, fake_telegram):
+    assert post_event(client, missed_call()).status_code == 202
+    run_jobs(app)
+    [msg] = db.session.query(TelegramMessage).all()
+    db.session.execute(db.update(TelegramMessage).values(version=TelegramMessage.version + 1, taken_by="Петров",
+                                                         edit_attempts=telegram_threads.EDIT_GIVE_UP - 1))
+    db.session.commit()
+    fake_telegram.fail_next("500", method="editMessageText")
+    assert telegram_threads.edit_job(msg.id) is None
+    db.session.expire_all()
+    row = db.session.get(TelegramMessage, msg.id)
+    assert row.shown_version == row.version and "500" in row.edit_error
+    assert telegram_threads.requeue_stale() == 0
+
+
+def test_429_on_an_edit_job_is_retried_after_retry_after(app, client, employee, petrov, fake_telegram):
+    assert post_event(client, missed_call("evt-1", started_at=at(15))).status_code == 202
+    run_jobs(app)
+    fake_telegram.fail_next("429", method="editMessageText", retry_after=1)
+    fake_telegram.fail_next("502", method="editMessageText")
+    assert post_event(client, outgoing("evt-out", 27)).status_code == 202
+    run_jobs(app)
+    assert [r["status"] for r in fake_telegram.requests if r["method"] == "editMessageText"] == [429, 502, 200]
+    [msg] = db.session.query(TelegramMessage).all()
+    assert fake_telegram.shown(CHAT, msg.message_id)["text"].endswith("✅ Перезвонили: Петров, 10:27, через 12 мин")
+    assert len(fake_telegram.sent("sendMessage")) == 1

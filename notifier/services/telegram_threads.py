@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from rq import Queue
 from rq.job import Job, Retry
 from sqlalchemy import and_, case, delete, literal, or_, select, update
@@ -61,6 +62,7 @@ WINDOW = timedelta(hours=24)     # a repeat call joins an open message at most t
 LEASE = timedelta(seconds=60)    # a first send or an edit in flight
 EDIT_JOB_TIMEOUT = 55
 EDIT_RETRY_BASE = 5.0            # edits back off from 5 s (sends: retry_policy.BASE)
+EDIT_GIVE_UP = 2 * retry_policy.ROUND  # tries of one edit (hours of 429s / outage) before it is dropped
 STALE_EDIT = timedelta(seconds=30)
 SWEEP_BATCH = 200
 TAKE_BUTTON = "Перезвоню"
@@ -165,7 +167,7 @@ def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str) 
                            retry_after=2, method="sendMessage")
             _retire(msg, CLOSED)  # its sender gave up or died: this call starts afresh
             continue
-        if msg is not None and _joinable(msg, note):
+        if msg is not None and _joinable(msg, note, subscriber):
             if not _join(msg, note, subscriber.id, body):
                 continue
             row = db.session.get(TelegramMessageEvent, (note.event_pk, subscriber.id))
@@ -195,8 +197,10 @@ def _open_message(subscriber_id: int, caller_key: str | None) -> TelegramMessage
                              .execution_options(populate_existing=True))
 
 
-def _joinable(msg: TelegramMessage, note: Notification) -> bool:
-    return msg.state == OPEN and abs(note.when - msg.last_missed_at) <= WINDOW
+def _joinable(msg: TelegramMessage, note: Notification, subscriber: Subscriber) -> bool:
+    """Open, recent, and in the chat the employee uses now (not one they left)."""
+    return (msg.state == OPEN and abs(note.when - msg.last_missed_at) <= WINDOW
+            and msg.chat_id == subscriber.telegram_chat_id)
 
 
 def _retire(msg: TelegramMessage, state: str) -> None:
@@ -344,7 +348,7 @@ def sync(api: BotAPI, msg_id: int, rounds: int = 3) -> bool:
             edited = api.edit_message_text(msg.chat_id, msg.message_id, text, markup)
         except TelegramTransient as exc:
             attempts = msg.edit_attempts + 1
-            wait = retry_policy.delay(attempts, exc.retry_after, base=EDIT_RETRY_BASE)
+            wait = retry_policy.delay(attempts, exc.retry_after, base=_edit_retry_base())
             _release(msg_id, lease, edit_attempts=attempts, edit_error=str(exc)[:500],
                      edit_next_at=utcnow() + timedelta(seconds=wait))
             exc.retry_after = wait
@@ -359,6 +363,11 @@ def sync(api: BotAPI, msg_id: int, rounds: int = 3) -> bool:
             return False
         _release(msg_id, lease, shown_version=version, edit_attempts=0, edit_error=None, edit_next_at=None)
     return True
+
+
+def _edit_retry_base() -> float:
+    """EDIT_RETRY_BASE, or the sends' base when that is configured lower (tests)."""
+    return min(EDIT_RETRY_BASE, float(current_app.config.get("DELIVERY_RETRY_BASE", retry_policy.BASE)))
 
 
 def _release(msg_id: int, lease: datetime, **values) -> None:
@@ -379,14 +388,20 @@ def edit_job(msg_id: int) -> Retry | None:
     from notifier.channels import checks as channel_checks
 
     api = channel_checks.bot()
-    if api is None:
+    if api is None:  # the token was removed: the sweep looks again later
+        db.session.execute(update(TelegramMessage).where(TelegramMessage.id == msg_id)
+                           .values(edit_next_at=utcnow() + timedelta(minutes=10)))
+        db.session.commit()
         return None
     try:
         sync(api, msg_id)
     except TelegramTransient as exc:
-        msg = db.session.get(TelegramMessage, msg_id)
-        if msg is not None and msg.edit_attempts >= 3 * retry_policy.ROUND:
+        msg = db.session.get(TelegramMessage, msg_id, populate_existing=True)
+        if msg is not None and msg.edit_attempts >= EDIT_GIVE_UP:
             log.warning("Telegram message %s: edit given up after %s tries", msg_id, msg.edit_attempts)
+            db.session.execute(update(TelegramMessage).where(TelegramMessage.id == msg_id)
+                               .values(shown_version=msg.version, edit_next_at=None))
+            db.session.commit()
             return None
         return Retry(max=10**6, interval=int(exc.retry_after or 1))
     except TelegramPermanent:
