@@ -134,6 +134,21 @@ class InstanceSecrets:
         self._save(data)
 
 
+WORKER_THREADS_DEFAULT = 8
+WORKER_THREADS_MAX = 64
+
+
+def worker_threads(raw: str | None) -> int:
+    """Jobs one worker process runs at once: 1..64, the default for unset or unusable values."""
+    try:
+        value = int((raw or "").strip() or WORKER_THREADS_DEFAULT)
+    except ValueError:
+        logging.getLogger(__name__).warning("WORKER_THREADS=%r is not a number; using %d", raw,
+                                            WORKER_THREADS_DEFAULT)
+        return WORKER_THREADS_DEFAULT
+    return min(max(value, 1), WORKER_THREADS_MAX)
+
+
 def from_environment(instance_path: str, env=os.environ) -> dict:
     """Flask config values from the environment and the instance folder."""
     stored = InstanceSecrets(instance_path)
@@ -154,6 +169,7 @@ def from_environment(instance_path: str, env=os.environ) -> dict:
                                 if h.strip()],
         "MAIL_FROM_ENV": [k for k in MAIL_KEYS if env.get(k)],
         "PUBLIC_URL": (env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
+        "WORKER_THREADS": worker_threads(env.get("WORKER_THREADS")),
         # PBX adapters' credentials (notifier.pbx.registry); unset ones may be saved in the UI.
         **{key: env.get(key) or None for key in CREDENTIAL_KEYS},
     }
