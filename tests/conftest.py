@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from notifier import create_app
+from notifier.channels import mailer
 from notifier.config import database_url
 from notifier.extensions import db
 from notifier.runtime.embedded_redis import EmbeddedRedis
@@ -86,6 +87,7 @@ def app(database_uri, redis_url, tmp_path):
         get_redis().flushdb()
         yield app
         db.session.remove()
+        mailer.pool(app).close()  # the SMTP sessions kept for notifications (issue 15)
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()

@@ -99,3 +99,72 @@ def test_on_accepted_is_not_called_for_a_refused_message(app, smtp_server):
 def test_message_id_takes_the_sender_domain(app, sender, username, domain):
     configure(app, server="smtp.example.com", sender=sender, username=username, password="x" if username else None)
     assert mailer.message_id("delivery-7.0123456789abcdef") == f"<delivery-7.0123456789abcdef@{domain}>"
+
+
+# -- kept sessions (issue 15): notifications reuse one SMTP session --------------------------
+
+def note(n: int) -> Message:
+    return Message(f"Уведомление {n}", recipients=[f"u{n}@example.com"], body="x")
+
+
+def test_notifications_share_one_session(app, smtp_server):
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    for n in range(3):
+        mailer.send_message(note(n), reuse=True)
+    assert [m.rcpt_tos for m in smtp_server.wait_for(3)] == [["u0@example.com"], ["u1@example.com"], ["u2@example.com"]]
+    assert smtp_server.sessions == 1 and smtp_server.quits == []
+    mailer.pool(app).close()
+    assert smtp_server.quits == ["answered"]
+
+
+def test_a_session_the_server_dropped_meanwhile_is_replaced_and_the_mail_sent_once(app, smtp_server):
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    mailer.send_message(note(1), reuse=True)
+    smtp_server.wait_for(1)
+    assert smtp_server.close_sessions() == 1  # the server drops the idle client
+    accepted = []
+    mailer.send_message(note(2), on_accepted=lambda: accepted.append(len(smtp_server.messages)), reuse=True)
+    assert accepted == [2] and len(smtp_server.wait_for(2)) == 2 and smtp_server.sessions == 2
+
+
+def test_a_session_idle_too_long_is_closed_not_used(app, smtp_server):
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    pool = mailer.pool(app)
+    pool.MAX_IDLE = 0.0
+    mailer.send_message(note(1), reuse=True)
+    mailer.send_message(note(2), reuse=True)
+    assert len(smtp_server.wait_for(2)) == 2
+    assert smtp_server.sessions == 2 and smtp_server.quits == ["answered"]
+
+
+def test_a_session_is_closed_after_so_many_messages(app, smtp_server):
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    mailer.pool(app).MAX_MESSAGES = 2
+    for n in range(3):
+        mailer.send_message(note(n), reuse=True)
+    assert len(smtp_server.wait_for(3)) == 3
+    assert smtp_server.sessions == 2 and smtp_server.quits == ["answered"]
+
+
+def test_a_session_that_failed_a_send_is_not_kept(app, smtp_server):
+    """A 4xx at DATA reaches the caller untouched; the next mail goes on a new session."""
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    smtp_server.fail_next(451)
+    with pytest.raises(smtplib.SMTPResponseException) as exc:
+        mailer.send_message(note(1), reuse=True)
+    assert exc.value.smtp_code == 451
+    mailer.send_message(note(2), reuse=True)
+    assert len(smtp_server.wait_for(1)) == 1 and smtp_server.sessions == 2
+
+
+def test_other_settings_get_their_own_session(app, smtp_server):
+    """Settings saved in the UI apply to the next mail: a kept session of the old ones is not used."""
+    from tests.fakes.smtp_server import FakeSMTP
+
+    configure(app, server=smtp_server.host, port=smtp_server.port, sender="pbx@example.com")
+    mailer.send_message(note(1), reuse=True)
+    with FakeSMTP() as other:
+        configure(app, server=other.host, port=other.port, sender="pbx@example.com")
+        mailer.send_message(note(2), reuse=True)
+        assert len(other.wait_for(1)) == 1 and len(smtp_server.messages) == 1
+        mailer.pool(app).close()

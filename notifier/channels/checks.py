@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import requests
+from flask import current_app
 from flask_mail import Message
+from requests.adapters import HTTPAdapter
 
 from notifier.channels import mailer
 from notifier.extensions import db
@@ -87,9 +90,24 @@ def send_test_email(to: str) -> str | None:
 
 
 def bot() -> BotAPI | None:
-    """A client for the configured bot, or None when no token is set."""
+    """A client for the configured bot, or None when no token is set.
+
+    Its HTTP session is the app's one: connections to the Bot API are kept
+    alive from one send to the next (a new TLS handshake per message cost more
+    than the message), and the worker's threads share the pool."""
     cfg = settings.telegram()
-    return BotAPI(cfg.token, cfg.api_url) if cfg.configured else None
+    return BotAPI(cfg.token, cfg.api_url, session=_http()) if cfg.configured else None
+
+
+def _http() -> requests.Session:
+    session = current_app.extensions.get("telegram_http")
+    if session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=32)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session = current_app.extensions.setdefault("telegram_http", session)
+    return session
 
 
 def bot_username(token: str) -> str:

@@ -51,7 +51,7 @@ class EmailChannel:
         if attempt is not None:
             message.msgId = mailer.message_id(attempt.key)
         try:
-            mailer.send_message(message, on_accepted=attempt.accepted if attempt else None)
+            mailer.send_message(message, on_accepted=attempt.accepted if attempt else None, reuse=True)
         except Exception as exc:  # classified below; nothing escapes untyped
             raise classify(exc) from None
 

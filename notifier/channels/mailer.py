@@ -1,9 +1,10 @@
 """Sending email with the effective SMTP settings (notifier.services.settings.mail()).
 
 Why not ``mail.send()``: Flask-Mail 0.10 copies MAIL_* from app.config once at
-``init_app``, so SMTP settings saved in the UI would be ignored and its
-connection has no timeout. Here a connection is built per send from the
-current settings, with ``SMTP_TIMEOUT`` on the socket.
+``init_app``, so SMTP settings saved in the UI would be ignored, its
+connection has no timeout, and it opens one per message. Here sessions are
+opened from the current settings, with ``SMTP_TIMEOUT`` on the socket, and
+notifications reuse them (SessionPool). Flask-Mail still builds the message.
 
 The message is sent once the server answers 250 to DATA: what follows (QUIT)
 can no longer unsend it, so a failure there is not an error, and the caller
@@ -14,16 +15,18 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parseaddr
-from types import SimpleNamespace
 
 from flask import current_app
-from flask_mail import BadHeaderError, Connection, Message
+from flask_mail import BadHeaderError, Message, sanitize_address, sanitize_addresses
 
 from notifier.services import settings
 
-__all__ = ["MailNotConfigured", "send_message", "message_id", "error_text"]
+__all__ = ["MailNotConfigured", "SessionPool", "pool", "send_message", "message_id", "error_text"]
 
 # Message-IDs need a domain; without a usable sender address, a reserved one (RFC 2606).
 FALLBACK_DOMAIN = "notifier.invalid"
@@ -34,43 +37,105 @@ class MailNotConfigured(RuntimeError):
     """No SMTP server (or no sender) is set, neither in the environment nor in the UI."""
 
 
-class _Connection(Connection):
-    """Flask-Mail's connection, opened from MailSettings and with a socket timeout."""
+def _open(cfg: settings.MailSettings, timeout: float) -> smtplib.SMTP:
+    """A session to the configured server: TLS and login as set, a socket timeout always."""
+    smtp_class = smtplib.SMTP_SSL if cfg.use_ssl else smtplib.SMTP
+    host = smtp_class(cfg.server, cfg.port, timeout=timeout)
+    try:
+        if cfg.use_tls and not cfg.use_ssl:
+            host.starttls()
+        if cfg.username and cfg.password:
+            host.login(cfg.username, cfg.password)
+    except BaseException:
+        host.close()
+        raise
+    return host
 
-    def __init__(self, cfg: settings.MailSettings, timeout: float):
-        super().__init__(SimpleNamespace(suppress=False, max_emails=None))
-        self.cfg, self.timeout = cfg, timeout
 
-    def configure_host(self) -> smtplib.SMTP:
-        cfg = self.cfg
-        smtp_class = smtplib.SMTP_SSL if cfg.use_ssl else smtplib.SMTP
-        host = smtp_class(cfg.server, cfg.port, timeout=self.timeout)
-        try:
-            if cfg.use_tls and not cfg.use_ssl:
-                host.starttls()
-            if cfg.username and cfg.password:
-                host.login(cfg.username, cfg.password)
-        except BaseException:
-            host.close()
-            raise
-        return host
+def _quit(host: smtplib.SMTP) -> None:
+    """QUIT, and let a failure there pass: by then the server has the message
+    or the send has failed already (that error is the one raised)."""
+    try:
+        host.quit()
+    except (smtplib.SMTPException, OSError):
+        host.close()
 
-    def __exit__(self, exc_type, exc_value, tb) -> None:
-        """QUIT, and let a failure there pass: by then the server has the
-        message or the send has failed already (that error is the one raised)."""
-        if self.host is None:
+
+@dataclass
+class _Session:
+    host: smtplib.SMTP
+    key: tuple
+    sent: int = 0
+    idle_since: float = 0.0
+
+
+class SessionPool:
+    """Open SMTP sessions kept for the next notification, per server settings.
+
+    A session costs a TCP (and TLS) handshake, EHLO and AUTH: on a real server
+    more than the message itself. Kept at most ``MAX_IDLE`` seconds unused
+    (servers drop idle clients after 30 s to 5 min) and ``MAX_MESSAGES``
+    messages; a session the server closed meanwhile shows at MAIL FROM, before
+    anything of the message went out, and the message then goes on a new one.
+    One pool per app (``pool(app)``), shared by the worker's threads; a
+    session is used by one thread at a time.
+    """
+
+    MAX_IDLE = 30.0
+    MAX_MESSAGES = 50
+
+    def __init__(self):
+        self._idle: list[_Session] = []
+        self._lock = threading.Lock()
+
+    def take(self, cfg: settings.MailSettings, timeout: float) -> tuple[_Session, bool]:
+        """A session for ``cfg``, and whether it is a kept one (used before)."""
+        key = (cfg.server, cfg.port, cfg.use_ssl, cfg.use_tls, cfg.username, cfg.password, timeout)
+        stale, found = [], None
+        now = time.monotonic()
+        with self._lock:
+            for session in list(self._idle):
+                if now - session.idle_since > self.MAX_IDLE:
+                    self._idle.remove(session)
+                    stale.append(session)
+                elif found is None and session.key == key:
+                    self._idle.remove(session)
+                    found = session
+        for session in stale:
+            _quit(session.host)
+        if found is not None:
+            return found, True
+        return _Session(_open(cfg, timeout), key), False
+
+    def give_back(self, session: _Session) -> None:
+        session.sent += 1
+        if session.sent >= self.MAX_MESSAGES:
+            _quit(session.host)
             return
-        try:
-            self.host.quit()
-        except (smtplib.SMTPException, OSError):
-            self.host.close()
+        session.idle_since = time.monotonic()
+        with self._lock:
+            self._idle.append(session)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for session in idle:
+            _quit(session.host)
 
 
-def send_message(msg: Message, on_accepted: Callable[[], None] | None = None) -> None:
+def pool(app=None) -> SessionPool:
+    app = app or current_app
+    return app.extensions.setdefault("smtp_sessions", SessionPool())
+
+
+def send_message(msg: Message, on_accepted: Callable[[], None] | None = None, reuse: bool = False) -> None:
     """Send ``msg`` now; a message without a sender gets the configured one.
 
     ``on_accepted`` runs as soon as the server has accepted the message (250
-    after DATA), before the session is closed. Raises MailNotConfigured,
+    after DATA), before the session is closed or given back. ``reuse``: the
+    session comes from and goes back to the app's SessionPool (notifications);
+    without it a session of its own is opened and closed (the settings page's
+    test, which must try the settings afresh). Raises MailNotConfigured,
     BadHeaderError (newline in a header), or the smtplib / OSError exception
     of the failure, untouched (4xx replies are ``SMTPResponseException`` with
     ``smtp_code`` 400-499: worth retrying); nothing after the acceptance
@@ -81,10 +146,91 @@ def send_message(msg: Message, on_accepted: Callable[[], None] | None = None) ->
         raise MailNotConfigured("SMTP-сервер не настроен")
     if not msg.sender:
         msg.sender = cfg.sender or cfg.username
-    with _Connection(cfg, float(current_app.config.get("SMTP_TIMEOUT", 15))) as conn:
-        conn.send(msg)
-        if on_accepted is not None:
-            on_accepted()
+    if msg.has_bad_headers():
+        raise BadHeaderError
+    if msg.date is None:
+        msg.date = time.time()
+    envelope = _Envelope(sanitize_address(msg.sender), list(sanitize_addresses(msg.send_to)), msg.as_bytes(),
+                         list(msg.mail_options), list(msg.rcpt_options))
+    timeout = float(current_app.config.get("SMTP_TIMEOUT", 15))
+    if not reuse:
+        host = _open(cfg, timeout)
+        try:
+            envelope.mail_from(host)
+            envelope.deliver(host)
+            if on_accepted is not None:
+                on_accepted()
+        finally:
+            _quit(host)
+        return
+    sessions = pool()
+    session, kept = sessions.take(cfg, timeout)
+    try:
+        envelope.mail_from(session.host)
+    except (smtplib.SMTPException, OSError):
+        session.host.close()
+        if not kept:
+            raise
+        # A kept session that the server closed or refused meanwhile: nothing was
+        # sent yet, so the message goes on a new one.
+        session = _Session(_open(cfg, timeout), session.key)
+        _or_close(session.host, envelope.mail_from)
+    except BaseException:
+        session.host.close()
+        raise
+    _or_close(session.host, envelope.deliver)
+    sessions.give_back(session)
+    if on_accepted is not None:
+        on_accepted()
+
+
+def _or_close(host: smtplib.SMTP, step: Callable[[smtplib.SMTP], None]) -> None:
+    """Run a step of the conversation; a session that failed one is not kept."""
+    try:
+        step(host)
+    except BaseException:
+        host.close()
+        raise
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    """smtplib's ``sendmail`` in two steps, so that a failure at MAIL FROM (nothing sent yet) is told apart."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+    mail_options: list[str]
+    rcpt_options: list[str]
+
+    def mail_from(self, host: smtplib.SMTP) -> None:
+        host.ehlo_or_helo_if_needed()
+        options = list(self.mail_options)
+        if host.does_esmtp and host.has_extn("size"):
+            options.append(f"size={len(self.data)}")
+        code, resp = host.mail(self.sender, options)
+        if code != 250:
+            if code != 421:
+                host.rset()
+            raise smtplib.SMTPSenderRefused(code, resp, self.sender)
+
+    def deliver(self, host: smtplib.SMTP) -> None:
+        refused = {}
+        for rcpt in self.recipients:
+            code, resp = host.rcpt(rcpt, self.rcpt_options)
+            if code not in (250, 251):
+                refused[rcpt] = (code, resp)
+            if code == 421:
+                host.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(self.recipients):
+            host.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, resp = host.data(self.data)
+        if code != 250:
+            if code != 421:
+                host.rset()
+            raise smtplib.SMTPDataError(code, resp)
 
 
 def message_id(key: str) -> str:

@@ -47,6 +47,8 @@ class FakeSMTP:
         self.rejections: list[tuple[str, int]] = []  # (stage, code) per injected failure
         self.logins: list[str] = []
         self.quits: list[str] = []  # "answered" or "dropped", per QUIT received
+        self.sessions = 0  # EHLOs received: one per session the client opened
+        self._open: set = set()  # the transports of sessions still open
         self._failures: list[dict] = []
         self._drops: list[Callable[[], None] | None] = []
 
@@ -112,6 +114,17 @@ class FakeSMTP:
         with self._lock:
             self._drops.extend([before] * count)
 
+    def close_sessions(self) -> int:
+        """Drop every open session without a word, as a server does to clients
+        idle too long; how many there were."""
+        with self._lock:
+            transports, self._open = list(self._open), set()
+        loop = self._controller.loop if self._controller else None
+        for transport in transports:
+            if loop is not None:
+                loop.call_soon_threadsafe(transport.abort)
+        return len(transports)
+
     def reset(self) -> None:
         with self._cond:
             self._clear()
@@ -176,6 +189,13 @@ class FakeSMTP:
 class _Handler:
     def __init__(self, fake: FakeSMTP):
         self.fake = fake
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self.fake._lock:
+            self.fake.sessions += 1
+            self.fake._open.add(server.transport)
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         failure = self.fake._take_failure("RCPT")
