@@ -297,9 +297,12 @@ def test_message_id_is_the_same_on_every_try_of_a_delivery_and_differs_between_d
     assert MESSAGE_ID.match(second["Message-ID"]).group(1) == str(other_id)
 
 
-def test_connection_lost_at_quit_after_the_server_accepted_is_sent_once(app, smtp_server, fake_telegram):
-    """The server answered 250 to DATA, then vanished at QUIT: the mail is delivered,
-    and the delivery was recorded as sent before QUIT was even sent."""
+def test_kept_session_lost_at_quit_after_the_server_accepted_is_sent_once(app, smtp_server, fake_telegram):
+    """The server answered 250 to DATA; the session is kept for the next mail and
+    later closed (the worker stops), and the server vanishes at that QUIT: the
+    mail is delivered, and the delivery was recorded as sent before QUIT was even sent."""
+    from notifier.channels import mailer
+
     _, email_id, _ = setup(app, smtp_server, fake_telegram)
     seen_at_quit = []
 
@@ -311,6 +314,8 @@ def test_connection_lost_at_quit_after_the_server_accepted_is_sent_once(app, smt
     assert dl.deliver(email_id) is None
     row = delivery(email_id)
     assert (row.status, row.attempts, row.last_error, row.locked_until) == ("sent", 1, None, None)
+    assert smtp_server.quits == []
+    mailer.pool(app).close()
     assert seen_at_quit == ["sent"] and smtp_server.quits == ["dropped"]
     dl.enqueue([email_id])  # a redelivered job, and the sweep an hour later: nothing to resend
     dl.requeue_stale(utcnow() + timedelta(hours=1))

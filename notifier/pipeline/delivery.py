@@ -1,8 +1,15 @@
 """Sending one notification of one event to one employee on one channel.
 
 Interface used by processing, the sweep and the «Журнал» page:
-``enqueue(delivery_ids)``, ``deliver(delivery_id)`` (the RQ job),
-``retry(delivery_id)`` and ``requeue_stale()``.
+``send_now(FirstTry)`` (processing's first try, inside the event's
+own job), ``enqueue(delivery_ids)``, ``deliver(delivery_id)`` (the RQ job of
+a retry), ``retry(delivery_id)`` and ``requeue_stale()``.
+
+The first try of every delivery is made by the event's job itself, right
+after the decision (``send_now``): the deliveries are created already claimed,
+in the decision's transaction, and the channels are sent at the same time. A
+job per delivery only exists for what needs another try (issue 15: three jobs
+per event cost more than the sends).
 
 Why it is safe to run a job twice, or two workers at once: the database, not
 Redis, decides. ``deliver`` first claims the row with an atomic UPDATE that
@@ -22,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,19 +47,22 @@ from notifier.channels.notification import Notification, build
 from notifier.core import retry_policy
 from notifier.extensions import db
 from notifier.models import Delivery, Subscriber, utcnow
-from notifier.pipeline.queueing import discard_job, get_queue
+from notifier.pipeline.intake import process_job_id
+from notifier.pipeline.queueing import JOB_TIMEOUT, discard_job, get_queue
+from notifier.services import settings
 from notifier.telegram import link as telegram_link
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-JOB_TIMEOUT = 55            # seconds; RQ kills a stuck job before the lease ends
 FAILURE_TTL = 7 * 24 * 3600
 STALE_PENDING = timedelta(minutes=1)
 SWEEP_BATCH = 500
 OPEN = ("pending", "retrying")
 # RQ job states after which the job will not run again by itself.
 _RERUNNABLE = {"finished", "failed", "stopped", "canceled"}
+# ... and of those, the ones that ended without finishing.
+_GONE = {"failed", "stopped", "canceled"}
 
 
 def job_id(delivery_id: int) -> str:
@@ -182,21 +194,25 @@ def requeue_stale(now: datetime | None = None) -> int:
 def _abandoned(queue: Queue) -> list[int]:
     """Open deliveries whose job is failed or stopped, e.g. abandoned by a
     killed worker (RQ marks it failed within ~30 s): queue them now, without
-    waiting for their age or lease. Their leases are freed: no worker is
-    sending them (a live send keeps its job "started"). A missing job proves
-    nothing (Redis may have lost it), so those wait for the lease."""
+    waiting for their age or lease. The job is the delivery's own, or for a
+    first try that never finished, its event's job (``send_now``). Their
+    leases are freed: no worker is sending them (a live send keeps its job
+    "started"). A missing job proves nothing (Redis may have lost it), so
+    those wait for the lease."""
     rows = db.session.execute(
-        select(Delivery.id, Delivery.locked_until)
+        select(Delivery.id, Delivery.event_id, Delivery.locked_until)
         .where(Delivery.status.in_(OPEN)).order_by(Delivery.id).limit(SWEEP_BATCH)).all()
     if not rows:
         return []
     with queue.connection.pipeline(transaction=False) as pipe:
-        for delivery_id, _ in rows:
+        for delivery_id, event_pk, _ in rows:
             pipe.hget(Job.key_for(job_id(delivery_id)), "status")
-        statuses = pipe.execute()
+            pipe.hget(Job.key_for(process_job_id(event_pk)), "status")
+        statuses = [s.decode() if isinstance(s, bytes) else s for s in pipe.execute()]
     found = []
-    for (delivery_id, locked_until), status in zip(rows, statuses):
-        if (status.decode() if isinstance(status, bytes) else status) not in ("failed", "stopped", "canceled"):
+    for n, (delivery_id, _, locked_until) in enumerate(rows):
+        own, first_try = statuses[2 * n], statuses[2 * n + 1]
+        if (own or first_try) not in _GONE:
             continue
         if locked_until is not None:
             result = db.session.execute(
@@ -239,6 +255,81 @@ def deliver(delivery_id: int) -> Retry | None:
     db.session.commit()
     if claimed != 1:
         return _not_claimed(delivery_id, now)
+    return _send_claimed(delivery_id, lease, lambda on_sent: attempt(db.session.get(Delivery, delivery_id), on_sent))
+
+
+@dataclass(frozen=True)
+class FirstTry:
+    """What processing hands to ``send_now``: everything a send needs, read in
+    the decision's transaction, so the sends query nothing but their outcome.
+    ``subscriber`` is detached from its session: the send threads only read it."""
+
+    note: Notification
+    subscriber: Subscriber
+    event_id: str                       # the contract's id: part of each message key
+    deliveries: list[tuple[int, str]]   # (delivery id, channel), created claimed under ``lease``
+    lease: datetime
+
+
+def send_now(first: FirstTry) -> None:
+    """Send an event's deliveries that processing created already claimed: one
+    channel in this thread, the others at the same time in threads of their
+    own, the recording fetched once for all. A transient failure becomes the
+    delivery's own job, scheduled for its retry; if Redis cannot take it, the
+    sweep queues it when due."""
+    if not first.deliveries:
+        return
+    app = current_app._get_current_object()
+    digest = _digest(first.event_id)
+    skipped = {i: _skipped(channels.get(name), first.subscriber, name) for i, name in first.deliveries}
+    recording = _recording(first.note) if None in skipped.values() else (None, None)
+
+    def send(delivery_id: int, channel_name: str) -> Retry | None:
+        key = f"delivery-{delivery_id}.{digest}"
+        return _send_claimed(delivery_id, first.lease, lambda on_sent: skipped[delivery_id] or _send(
+            channels.get(channel_name), first.note, first.subscriber, recording, key, on_sent))
+
+    (here, *elsewhere) = first.deliveries
+    futures = [(i, _senders().submit(_in_job_context, app, send, i, name)) for i, name in elsewhere]
+    results = [(here[0], send(*here))] + [(i, future.result()) for i, future in futures]
+    for delivery_id, retry_ in results:
+        if retry_ is not None:
+            _schedule(delivery_id, retry_.intervals[0] if retry_.intervals else 0)
+
+
+_SENDER_THREADS = 16
+_sender_pool: ThreadPoolExecutor | None = None
+_sender_pool_lock = threading.Lock()
+
+
+def _senders() -> ThreadPoolExecutor:
+    """The process's threads for a second channel's send (created on first use: the web never needs them)."""
+    global _sender_pool
+    with _sender_pool_lock:
+        if _sender_pool is None:
+            _sender_pool = ThreadPoolExecutor(_SENDER_THREADS, thread_name_prefix="send")
+        return _sender_pool
+
+
+def _in_job_context(app, fn, *args):
+    with app.app_context():
+        settings.remember_for_this_job()
+        return fn(*args)
+
+
+def _schedule(delivery_id: int, seconds: float) -> None:
+    """The delivery's own job, due in ``seconds`` (a retry of a send made by ``send_now``)."""
+    try:
+        get_queue().enqueue_in(
+            timedelta(seconds=seconds), deliver, delivery_id, job_id=job_id(delivery_id), job_timeout=JOB_TIMEOUT,
+            result_ttl=0, failure_ttl=FAILURE_TTL, description=f"delivery {delivery_id}")
+    except Exception as exc:  # the row says retrying and when: requeue_stale() queues it when due
+        log.warning("could not schedule the retry of delivery %s (%s); the sweep will", delivery_id, exc)
+
+
+def _send_claimed(delivery_id: int, lease: datetime,
+                  make: Callable[[Callable[[Outcome], None]], Outcome]) -> Retry | None:
+    """Send a delivery whose lease (``lease``) is ours with ``make(on_sent)``, and record the outcome."""
     recorded: list[Retry | None] = []
 
     def record_sent(outcome: Outcome) -> None:
@@ -250,7 +341,7 @@ def deliver(delivery_id: int) -> Retry | None:
             log.exception("delivery %s: accepted by the server, not yet recorded", delivery_id)
 
     try:
-        outcome = attempt(db.session.get(Delivery, delivery_id), record_sent)
+        outcome = make(record_sent)
     except Exception as exc:  # a bug or a dead database: retry rather than stay stuck
         if recorded:
             log.exception("delivery %s: error after the send was recorded", delivery_id)
@@ -277,8 +368,11 @@ def _not_claimed(delivery_id: int, now: datetime) -> Retry | None:
 def message_key(delivery: Delivery) -> str:
     """The same for every try of one delivery, different for any other delivery:
     its id, and a digest of its event's id (ids start again in a new database)."""
-    digest = hashlib.sha256(delivery.event.event_id.encode("utf-8", "replace")).hexdigest()[:16]
-    return f"delivery-{delivery.id}.{digest}"
+    return f"delivery-{delivery.id}.{_digest(delivery.event.event_id)}"
+
+
+def _digest(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def attempt(delivery: Delivery, on_sent: Callable[[Outcome], None] | None = None) -> Outcome:
@@ -288,22 +382,32 @@ def attempt(delivery: Delivery, on_sent: Callable[[Outcome], None] | None = None
     more to say after the far side accepted the message (SMTP's QUIT) calls it
     with the «sent» outcome at that moment (channels.Attempt)."""
     channel = channels.get(delivery.channel)
-    if channel is None:
-        return Outcome("skipped", f"Неизвестный канал: {delivery.channel}")
     subscriber = db.session.get(Subscriber, delivery.subscriber_id) if delivery.subscriber_id else None
+    skipped = _skipped(channel, subscriber, delivery.channel)
+    if skipped:
+        return skipped
+    note = build(delivery.event, subscriber, delivery.subscriber_number)
+    return _send(channel, note, subscriber, _recording(note), message_key(delivery), on_sent)
+
+
+def _skipped(channel, subscriber: Subscriber | None, channel_name: str) -> Outcome | None:
+    """Why the delivery cannot be sent now (a «skipped» outcome), or None."""
+    if channel is None:
+        return Outcome("skipped", f"Неизвестный канал: {channel_name}")
     if subscriber is None:
         return Outcome("skipped", "Сотрудник удалён")
     reason = channel.unavailable(subscriber)
-    if reason:
-        return Outcome("skipped", reason)
+    return Outcome("skipped", reason) if reason else None
+
+
+def _send(channel, note: Notification, subscriber: Subscriber,
+          recording: tuple[recordings.Recording | None, str | None], key: str,
+          on_sent: Callable[[Outcome], None] | None) -> Outcome:
     address = channel.address(subscriber)
     sent = Outcome("sent", address=address)
-    note = build(delivery.event, subscriber, delivery.subscriber_number)
-    recording, recording_error = _recording(note)
-    key = message_key(delivery)
     handoff = channels.Attempt(key, lambda: on_sent(sent)) if on_sent else channels.Attempt(key)
     try:
-        channel.send(note, subscriber, recording, recording_error, handoff)
+        channel.send(note, subscriber, *recording, handoff)
     except Transient as exc:
         return Outcome("transient", str(exc), exc.retry_after, address=address)
     except Permanent as exc:

@@ -1,5 +1,5 @@
-"""Turning a stored call event into decisions and deliveries (the RQ job
-``process_event(event_pk)``), events.md "Who is notified".
+"""Turning a stored call event into decisions and deliveries, and sending
+them (the RQ job ``process_event(event_pk)``), events.md "Who is notified".
 
 The judgement itself is ``core.decide.decide`` (pure); this module only
 gathers its inputs with a bounded number of queries, whatever the size of the
@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from notifier.channels.notification import build
 from notifier.core import decide as core_decide
 from notifier.core.criteria import parse_criteria
 from notifier.core.events import CallEvent, parse_event
@@ -102,7 +102,7 @@ def judge(event: Event) -> Judgement:
 
 
 def process_event(event_pk: int) -> str:
-    """RQ job: store the decision for the event's subscriber, create and queue deliveries."""
+    """RQ job: store the decision for the event's subscriber, create its deliveries and send them."""
     event = db.session.get(Event, event_pk)
     if event is None:
         return "missing"
@@ -115,10 +115,13 @@ def process_event(event_pk: int) -> str:
         subscriber_number=number, notify=decision.notify, reason=decision.reason,
     ))
     deliveries = []
+    lease = utcnow() + delivery.LEASE
     if decision.notify and subscriber is not None:
+        # Created claimed by this job (the lease), which sends them right after the commit.
         deliveries = [
             Delivery(event_id=event.id, subscriber_id=subscriber.id, subscriber_number=event.callee_key,
-                     channel=channel, address=_address(subscriber, channel), status="pending")
+                     channel=channel, address=_address(subscriber, channel), status="pending",
+                     locked_until=lease)
             for channel in CHANNELS
         ]
         db.session.add_all(deliveries)
@@ -126,15 +129,19 @@ def process_event(event_pk: int) -> str:
     try:
         called_back = missed_calls.track(event, judged.call, subscriber, judged.vip)  # same transaction
         db.session.flush()
-        ids = [d.id for d in deliveries]
+        first = None
+        if deliveries:
+            first = delivery.FirstTry(
+                note=build(event, subscriber, event.callee_key), subscriber=subscriber, event_id=event.event_id,
+                deliveries=[(d.id, d.channel) for d in deliveries], lease=lease)
+            db.session.expunge(subscriber)  # read by the send threads; the commit must not expire it
         db.session.commit()
     except IntegrityError:  # another run got there first
         db.session.rollback()
         return "already processed"
-    if ids:
-        try:
-            delivery.enqueue(ids)
-        except RedisError as err:  # they stay pending; delivery.requeue_stale() picks them up
-            log.warning("deliveries %s of event %s not queued: %s", ids, event_pk, err)
+    # A crash from here on leaves them pending under a lease; the sweep sends them
+    # (at once when RQ reports this job abandoned, else when the lease ends).
+    if first is not None:
+        delivery.send_now(first)
     missed_calls.changed(called_back)
     return decision.reason

@@ -9,8 +9,11 @@ from rq import Queue
 from rq.job import Job
 
 from notifier.runtime.redis_conn import connect, get_redis
+from notifier.services import settings
 
 QUEUE_NAMES = ("default",)
+# Seconds; RQ stops a stuck job before a delivery's 60 s lease (delivery.LEASE) ends.
+JOB_TIMEOUT = 55
 
 
 class AppJob(Job):
@@ -29,6 +32,7 @@ class AppJob(Job):
 
             app = type(self).app = create_app()
         with app.app_context():
+            settings.remember_for_this_job()
             return super().perform()
 
 
@@ -52,7 +56,7 @@ def enqueue_calls(queue: Queue, calls: Iterable[tuple[str, tuple, str]]) -> None
     Raises RedisError when Redis is down (the caller's outbox covers that)."""
     with queue.connection.pipeline() as pipe:
         for func, args, job_id in calls:
-            queue.enqueue_call(func, args=tuple(args), job_id=job_id, pipeline=pipe)
+            queue.enqueue_call(func, args=tuple(args), job_id=job_id, timeout=JOB_TIMEOUT, pipeline=pipe)
         pipe.execute()
 
 

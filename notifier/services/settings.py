@@ -18,9 +18,26 @@ MAIL_KEY = "mail"
 TELEGRAM_KEY = "telegram"
 
 
+_ABSENT = object()
+
+
+def remember_for_this_job() -> None:
+    """Within this app context, read each setting once (a worker job: its
+    channels ask for the mail and bot settings several times, and every commit
+    expired the row, so each ask was a query). Web requests read afresh."""
+    g.settings_memo = {}
+
+
 def get(key: str, default: Any = None) -> Any:
-    row = db.session.get(Setting, key)
-    return default if row is None else row.value
+    memo = g.get("settings_memo")
+    if memo is not None and key in memo:
+        value = memo[key]
+    else:
+        row = db.session.get(Setting, key)
+        value = _ABSENT if row is None else row.value
+        if memo is not None:
+            memo[key] = value
+    return default if value is _ABSENT else value
 
 
 def put(key: str, value: Any) -> None:
@@ -30,6 +47,9 @@ def put(key: str, value: Any) -> None:
         db.session.add(Setting(key=key, value=value))
     else:
         row.value = value
+    memo = g.get("settings_memo")
+    if memo is not None:
+        memo[key] = value
 
 
 @dataclass(frozen=True)
