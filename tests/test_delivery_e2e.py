@@ -187,7 +187,7 @@ def test_worker_killed_with_a_kept_smtp_session_sends_nothing_twice(
     past = utcnow() - timedelta(minutes=5)  # every lease long gone: the sweep and a new worker may do anything left
     db.session.execute(update(Delivery).values(created_at=past, locked_until=past))
     db.session.commit()
-    assert post_event(client, missed_call(event_id="evt-after")).status_code == 202
+    assert post_event(client, missed_call(event_id="evt-after", caller="+7 902 385-52-71")).status_code == 202
     done = subprocess.run([sys.executable, "worker.py", "--burst"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
