@@ -7,6 +7,8 @@ from . import profile
 def _mark(target: dict | None) -> str:
     if not target:
         return ""
+    if target.get("skipped"):
+        return "n/a"
     return "PASS" if target.get("pass") else "MISS"
 
 
@@ -18,6 +20,76 @@ def _ms(s: dict | None) -> str:
         parts.append(f"p95 {s['p95_ms']:.1f}")
     parts.append(f"p99 {s['p99_ms']:.1f} ms")
     return " / ".join(parts)
+
+
+def _step(s: dict) -> str:
+    """Latency figures of one rate, and what went wrong at it."""
+    text = _ms(s["all"])
+    if s["lost"]:
+        text += f"; {s['lost']} of {s['expected']} not in by {s['drain_s']:.0f} s"
+    if s["duplicated"]:
+        text += f"; {s['duplicated']} twice"
+    if not s["sustained"] and not s["lost"]:
+        text += f" (fell behind: median {s['first_quarter_p50_ms']:.0f} -> {s['last_quarter_p50_ms']:.0f} ms)"
+    return text
+
+
+def _e2e_rows(r: dict, base: dict) -> list[tuple[str, str, str, str, str]]:
+    out = []
+    t = r["targets"]
+    peer = r.get("peer") or {}
+    theirs = {s["rate"]: s for s in peer.get("steps", [])}
+    for s in r["steps"]:
+        target, mark = "", ""
+        if s["rate"] == 50:
+            target, mark = "p99 <= 50 ms", _mark(t["p99_at_50_per_s_ms"])
+        out.append((f"2 e2e at {s['rate']}/s POST->sink", _step(s),
+                    "no-op job " + _ms(base.get(str(s["rate"]))), target, mark))
+        am = theirs.get(s["rate"])
+        if am:
+            ratio = (f"ours/AM p99 {s['all']['p99_ms'] / am['all']['p99_ms']:.2f}x"
+                     if am["all"]["p99_ms"] and s["all"]["p99_ms"] is not None else "")
+            out.append((f"  Alertmanager at {s['rate']}/s", _step(am), ratio, "", ""))
+    for rate, am in theirs.items():  # the peer's rates ours did not reach
+        if rate not in {s["rate"] for s in r["steps"]}:
+            out.append((f"  Alertmanager at {rate}/s", _step(am), "ours: not run", "", ""))
+    if peer.get("status") == "unavailable":
+        out.append(("  Alertmanager (peer)", "SKIPPED: " + peer["reason"], "", "", "n/a"))
+    t50 = t["p99_at_50_per_s_ms"]
+    if t50.get("note"):
+        out.append(("2 e2e at 50/s POST->sink", t50["note"], "", "p99 <= 50 ms", _mark(t50)))
+    highest = f"{r['highest_sustained_rate']}/s" if r["highest_sustained_rate"] else "none"
+    tried = ", ".join(str(s["rate"]) for s in r["steps"])
+    am_high = ""
+    if peer.get("status") == "ok":
+        am_high = f"Alertmanager {peer['highest_sustained_rate'] or 'none'}" + (
+            "/s" if peer["highest_sustained_rate"] else "")
+    st = t.get("sustained_rate")
+    out.append(("2 e2e highest sustained rate", f"{highest} ({r['workers']} workers; tried {tried})", am_high,
+                st["target"] if st else "", _mark(st)))
+    vp = t.get("p99_vs_peer")
+    if vp:
+        name = f"2 e2e p99 at {vp['rate']}/s vs Alertmanager"
+        if vp.get("value") is not None:
+            value = (f"{vp['value']:.2f}x (ours {vp['ours_p99_ms']:.1f} ms / AM {vp['peer_p99_ms']:.1f} ms); "
+                     f"{vp['value'] - 1:+.2f}x from 1x")
+        else:
+            value = vp.get("note", "-")
+        out.append((name, value, "Alertmanager = 1x", vp["target"], _mark(vp)))
+    return out
+
+
+def _slow_rows(r: dict) -> list[tuple[str, str, str, str, str]]:
+    ours, peer = r["ours"], r["peer"]
+    name = f"2b e2e at {r['rate']}/s, SMTP replies +{r['reply_delay_ms']} ms"
+    value = f"{_step(ours)} (email {_ms(ours.get('email'))})"
+    if peer.get("status") == "ok":
+        am = peer["steps"][0]
+        ratio = f"; ours/AM p99 {r['p99_ratio_to_peer']:.2f}x" if r.get("p99_ratio_to_peer") else ""
+        base = f"Alertmanager {_step(am)}{ratio}"
+    else:
+        base = "Alertmanager SKIPPED: " + peer["reason"]
+    return [(name, value, base, "(no target)", "")]
 
 
 def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
@@ -47,22 +119,16 @@ def rows(m: dict) -> list[tuple[str, str, str, str, str]]:
     if r:
         base = (r.get("baseline") or {}).get("per_rate", {})
         if r["status"] == "ok":
-            for s in r["steps"]:
-                mark, target = "", ""
-                if s["rate"] == 50:
-                    target, mark = "p99 <= 50 ms", _mark(r["targets"]["p99_at_50_per_s_ms"])
-                lost = f"; {s['lost']} of {s['expected']} not in by {s['drain_s']:.0f} s" if s["lost"] else ""
-                out.append((f"2 e2e at {s['rate']}/s POST->sink", _ms(s["all"]) + lost,
-                            "no-op job " + _ms(base.get(str(s["rate"]))), target, mark))
-            t50 = r["targets"]["p99_at_50_per_s_ms"]
-            if t50.get("note"):
-                out.append(("2 e2e at 50/s POST->sink", t50["note"], "", "p99 <= 50 ms", _mark(t50)))
-            highest = f"{r['highest_sustained_rate']}/s" if r["highest_sustained_rate"] else "none"
-            tried = ", ".join(str(s["rate"]) for s in r["steps"])
-            out.append(("2 e2e highest sustained rate", f"{highest} ({r['workers']} workers; tried {tried})",
-                        "", "", ""))
+            out += _e2e_rows(r, base)
         else:
             na("2 e2e POST->sink", r, "; ".join(f"no-op job at {k}/s {_ms(v)}" for k, v in base.items()) or "-")
+
+    r = m.get("slow_smtp")
+    if r:
+        if r["status"] == "ok":
+            out += _slow_rows(r)
+        else:
+            na("2b e2e, SMTP replies 20 ms late", r)
 
     r = m.get("worker_throughput")
     if r:

@@ -22,14 +22,14 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import footprint, measure, report
+from . import alertmanager, footprint, measure, report
 from .profile import Profile, py_spy
 from .servers import Stack
 
 # Measurements that live in modules of their own (the others are bench/measure.py's functions).
 _MEASURE = {"footprint": footprint.footprint}
 
-MEASUREMENTS = ("intake", "end_to_end", "worker_throughput", "recovery", "decision_cost", "rules_page",
+MEASUREMENTS = ("intake", "end_to_end", "slow_smtp", "worker_throughput", "recovery", "decision_cost", "rules_page",
                 "footprint")
 
 
@@ -48,7 +48,8 @@ def machine() -> dict:
         out = subprocess.run([wrk, "--version"], capture_output=True, text=True)
         wrk_version = (out.stdout or out.stderr).split("[")[0].strip() or "wrk"
     return {"nproc": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
-            "platform": platform.platform(), "load_average": list(os.getloadavg()), "wrk": wrk_version}
+            "platform": platform.platform(), "load_average": list(os.getloadavg()), "wrk": wrk_version,
+            "alertmanager": alertmanager.version()}
 
 
 def run_one(kind: str, opts: measure.Options, only: list[str], workdir: Path, web_workers: int | None,
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("wrk"):
         print("* wrk is not installed: intake is measured with the Python load generator, which saturates "
               "earlier (Debian: apt-get install -y wrk)", flush=True)
+    if not alertmanager.binary() and {"end_to_end", "slow_smtp"} & set(only):
+        print(f"* {alertmanager.missing_reason()}", flush=True)
     if args.profile and not py_spy():
         p.error("--profile needs py-spy (pip install -r requirements-dev.txt)")
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]

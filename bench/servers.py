@@ -6,6 +6,7 @@
   (``BENCH_REDIS_URL``, default db 6, the only db this benchmark flushes);
 * the sinks: SMTP and Telegram Bot API servers in their own processes
   (bench/sinks.py), which log every notification with its receive time;
+  a second SMTP sink answering 20 ms late, for the slow-SMTP row;
 * gunicorn serving ``app:app`` with the launcher's worker count
   (``WEB_CONCURRENCY``, default 2), the bare baseline endpoint switched on;
 * ``python worker.py`` processes, each in its own process group so a SIGKILL
@@ -95,6 +96,9 @@ class Stack:
         self.workers: list[subprocess.Popen] = []
         self._app = None
         self.phase = "setup"  # names the log files of the processes started now
+        self.mail_port: int | None = None  # workers started while set send to this SMTP port
+        self.notes: dict = {}  # what one measurement tells a later one (end_to_end's highest rate)
+        self._slow_sink: dict | None = None
         self._started = 0
 
     # -- infrastructure ------------------------------------------------------
@@ -126,6 +130,12 @@ class Stack:
             raise RuntimeError(f"the {kind} sink did not start; see {out.name}")
         return json.loads(line)
 
+    def slow_sink(self) -> dict:
+        """The SMTP sink that answers every reply 20 ms late, started on first use."""
+        if self._slow_sink is None:
+            self._slow_sink = self._start_sink("smtp-slow")
+        return self._slow_sink
+
     def _migrate(self) -> None:
         from flask_migrate import upgrade
         from sqlalchemy import text
@@ -148,7 +158,7 @@ class Stack:
             DATABASE_URL=self.database_url, REDIS_URL=self.redis_url,
             INSTANCE_PATH=str(self.instance), SECRET_KEY="bench-secret-key",
             WEBHOOK_SECRET=WEBHOOK_SECRET, API_TOKEN=API_TOKEN,
-            MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.smtp["port"]),
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.mail_port or self.smtp["port"]),
             MAIL_DEFAULT_SENDER=MAIL_SENDER,
             TELEGRAM_BOT_TOKEN=self.telegram["token"], TELEGRAM_API_URL=self.telegram["url"],
             TELEGRAM_BOT_USERNAME="bench_bot",

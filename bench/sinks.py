@@ -8,15 +8,19 @@ Every notification received is appended to a log file as one line
 Telegram chat id), which the harness tails.
 
     python -m bench.sinks smtp LOGFILE      # prints {"port": ...} then serves
+    python -m bench.sinks smtp-slow LOGFILE # the same, every SMTP reply 20 ms late
     python -m bench.sinks telegram LOGFILE  # prints {"url": ..., "token": ...}
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
 import threading
 import time
+
+from aiosmtpd.smtp import SMTP
 
 from tests.fakes.smtp_server import FakeSMTP
 from tests.fakes.telegram_server import FakeTelegram
@@ -45,6 +49,28 @@ class TimedSMTP(FakeSMTP):
             self.log.write("email", rcpt.lower(), now)
 
 
+class _SlowReplies(SMTP):
+    """Every reply (greeting, EHLO, MAIL, RCPT, 354, end of DATA, QUIT...) leaves
+    ``REPLY_DELAY`` late: a stand-in for TLS and a remote server's round trips.
+    The wait is the session's own (asyncio), so sessions still run side by side."""
+
+    REPLY_DELAY = 0.020
+
+    async def push(self, status):
+        await asyncio.sleep(self.REPLY_DELAY)
+        await super().push(status)
+
+
+class SlowTimedSMTP(TimedSMTP):
+    """TimedSMTP whose sessions (each new connection) are served by ``_SlowReplies``."""
+
+    def start(self) -> "SlowTimedSMTP":
+        super().start()
+        ctl = self._controller  # aiosmtpd calls controller.factory() once per connection
+        ctl.factory = lambda: _SlowReplies(ctl.handler, **ctl.SMTP_kwargs)
+        return self
+
+
 class TimedTelegram(FakeTelegram):
     def __init__(self, log: _Log):
         super().__init__()
@@ -69,6 +95,9 @@ def main(argv: list[str]) -> int:
     if kind == "smtp":
         sink = TimedSMTP(log).start()
         info = {"port": sink.port}
+    elif kind == "smtp-slow":
+        sink = SlowTimedSMTP(log).start()
+        info = {"port": sink.port, "reply_delay_ms": round(_SlowReplies.REPLY_DELAY * 1000)}
     elif kind == "telegram":
         sink = TimedTelegram(log).start()
         info = {"url": sink.url, "token": sink.token}
