@@ -287,7 +287,8 @@ def send_now(first: FirstTry) -> None:
     def send(delivery_id: int, channel_name: str) -> Retry | None:
         key = f"delivery-{delivery_id}.{digest}"
         return _send_claimed(delivery_id, first.lease, lambda on_sent: skipped[delivery_id] or _send(
-            channels.get(channel_name), first.note, first.subscriber, recording, key, on_sent))
+            channels.get(channel_name), first.note, first.subscriber, recording, key, on_sent),
+            _Row(channel_name, 0, first.subscriber.id))
 
     (here, *elsewhere) = first.deliveries
     futures = [(i, _senders().submit(_in_job_context, app, send, i, name)) for i, name in elsewhere]
@@ -328,14 +329,14 @@ def _schedule(delivery_id: int, seconds: float) -> None:
 
 
 def _send_claimed(delivery_id: int, lease: datetime,
-                  make: Callable[[Callable[[Outcome], None]], Outcome]) -> Retry | None:
+                  make: Callable[[Callable[[Outcome], None]], Outcome], row: _Row | None = None) -> Retry | None:
     """Send a delivery whose lease (``lease``) is ours with ``make(on_sent)``, and record the outcome."""
     recorded: list[Retry | None] = []
 
     def record_sent(outcome: Outcome) -> None:
         """The server has the message: write «sent» before the channel closes its session."""
         try:
-            recorded.append(_finish(delivery_id, lease, outcome))
+            recorded.append(_finish(delivery_id, lease, outcome, row))
         except Exception:  # the database is away: tried again below, after the send
             db.session.rollback()
             log.exception("delivery %s: accepted by the server, not yet recorded", delivery_id)
@@ -351,7 +352,7 @@ def _send_claimed(delivery_id: int, lease: datetime,
         outcome = Outcome("transient", f"Внутренняя ошибка: {type(exc).__name__}")
     if recorded:  # nothing after the acceptance changes the outcome
         return recorded[0]
-    return _finish(delivery_id, lease, outcome)
+    return _finish(delivery_id, lease, outcome, row)
 
 
 def _not_claimed(delivery_id: int, now: datetime) -> Retry | None:
@@ -424,14 +425,27 @@ def _recording(note: Notification) -> tuple[recordings.Recording | None, str | N
         return None, str(exc)
 
 
-def _finish(delivery_id: int, lease: datetime, outcome: Outcome) -> Retry | None:
-    """Write the outcome while the lease is still ours; ``Retry`` for a transient failure."""
+@dataclass(frozen=True)
+class _Row:
+    """What writing an outcome needs of the delivery."""
+
+    channel: str
+    attempts: int
+    subscriber_id: int | None
+
+
+def _finish(delivery_id: int, lease: datetime, outcome: Outcome, row: _Row | None = None) -> Retry | None:
+    """Write the outcome while the lease is still ours; ``Retry`` for a transient failure.
+
+    ``row``: the delivery as known (a first try knows it); read afresh otherwise."""
     now = utcnow()
-    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
-    if delivery is None:
-        return None
-    channel_name = delivery.channel
-    attempts = delivery.attempts + (0 if outcome.status == "skipped" else 1)
+    if row is None:
+        delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+        if delivery is None:
+            return None
+        row = _Row(delivery.channel, delivery.attempts, delivery.subscriber_id)
+    channel_name = row.channel
+    attempts = row.attempts + (0 if outcome.status == "skipped" else 1)
     values: dict = {"attempts": attempts, "locked_until": None, "next_attempt_at": None,
                     "last_error": outcome.error, "updated_at": now}
     if outcome.address:
@@ -456,7 +470,7 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome) -> Retry | None
         db.session.rollback()
         log.warning("delivery %s: lease lost before the outcome (%s) was written", delivery_id, outcome.status)
         return None
-    _unlink_if_blocked(delivery, outcome)
+    _unlink_if_blocked(row.subscriber_id, outcome)
     db.session.commit()
     _record_health(channel_name, outcome)
     if wait is not None:
@@ -464,10 +478,10 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome) -> Retry | None
     return None
 
 
-def _unlink_if_blocked(delivery: Delivery, outcome: Outcome) -> None:
+def _unlink_if_blocked(subscriber_id: int | None, outcome: Outcome) -> None:
     """Telegram 403 (bot blocked, user deactivated): the employee shows as not linked."""
-    if outcome.unlink and delivery.subscriber_id:
-        subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+    if outcome.unlink and subscriber_id:
+        subscriber = db.session.get(Subscriber, subscriber_id)
         if subscriber is not None and subscriber.telegram_chat_id is not None:
             telegram_link.unlink(subscriber, outcome.error or "Telegram отказал в доставке")
 

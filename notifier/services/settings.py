@@ -2,6 +2,7 @@
 (``settings`` table), then defaults. One place for every reader (web, worker)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,25 +20,37 @@ TELEGRAM_KEY = "telegram"
 
 
 _ABSENT = object()
+# Worker jobs read settings through a cache of this process, kept this long:
+# every job asks for the mail, bot and schedule settings several times, and
+# each ask was a query (issue 15's profile). A value saved in the UI reaches
+# the worker within that time; one saved in this process at once.
+JOB_CACHE_SECONDS = 1.0
+_job_cache: dict[str, tuple[float, Any]] = {}
 
 
 def remember_for_this_job() -> None:
-    """Within this app context, read each setting once (a worker job: its
-    channels ask for the mail and bot settings several times, and every commit
-    expired the row, so each ask was a query). Web requests read afresh."""
-    g.settings_memo = {}
+    """Let this app context (a worker job) read settings through the job cache;
+    web requests always read afresh."""
+    g.settings_cached = True
 
 
 def get(key: str, default: Any = None) -> Any:
-    memo = g.get("settings_memo")
-    if memo is not None and key in memo:
-        value = memo[key]
+    if g.get("settings_cached"):
+        now = time.monotonic()
+        hit = _job_cache.get(key)
+        if hit is not None and hit[0] > now:
+            value = hit[1]
+        else:
+            value = _load(key)
+            _job_cache[key] = (now + JOB_CACHE_SECONDS, value)
     else:
-        row = db.session.get(Setting, key)
-        value = _ABSENT if row is None else row.value
-        if memo is not None:
-            memo[key] = value
+        value = _load(key)
     return default if value is _ABSENT else value
+
+
+def _load(key: str) -> Any:
+    row = db.session.get(Setting, key)
+    return _ABSENT if row is None else row.value
 
 
 def put(key: str, value: Any) -> None:
@@ -47,9 +60,7 @@ def put(key: str, value: Any) -> None:
         db.session.add(Setting(key=key, value=value))
     else:
         row.value = value
-    memo = g.get("settings_memo")
-    if memo is not None:
-        memo[key] = value
+    _job_cache.clear()
 
 
 @dataclass(frozen=True)

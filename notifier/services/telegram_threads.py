@@ -157,7 +157,7 @@ def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str) 
             msg = _start(note, subscriber, body, resolved)
             if msg is None:
                 continue
-            _send_first(api, msg)
+            _send_first(api, msg, just_started=True)
             sync(api, msg.id)
             return
         msg = _open_message(subscriber.id, note.caller_key)
@@ -179,7 +179,7 @@ def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str) 
         msg = _start(note, subscriber, body)
         if msg is None:
             continue  # another worker started one for this caller a moment ago: join it
-        _send_first(api, msg)
+        _send_first(api, msg, just_started=True)
         sync(api, msg.id)
         return
     raise TelegramTransient("сообщение об этом номере меняется другим процессом", retry_after=2)
@@ -229,6 +229,8 @@ def _start(note: Notification, subscriber: Subscriber, body: str,
         db.session.flush()
         db.session.add(TelegramMessageEvent(event_id=note.event_pk, subscriber_id=subscriber.id,
                                             telegram_message_id=msg.id, kind="sent"))
+        db.session.flush()
+        db.session.expunge(msg)  # as written, for _send_first: the commit must not expire it
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -297,14 +299,16 @@ def _start_moved(row: TelegramMessageEvent, note: Notification, subscriber_id: i
     return msg
 
 
-def _send_first(api: BotAPI, msg: TelegramMessage) -> None:
+def _send_first(api: BotAPI, msg: TelegramMessage, just_started: bool = False) -> None:
     """sendMessage for a claimed row and keep its message_id. A refusal that
-    retrying will not change forgets the row, so the next call starts afresh."""
-    now = utcnow()
-    db.session.execute(update(TelegramMessage).where(TelegramMessage.id == msg.id)
-                       .values(claimed_until=now + LEASE))
-    db.session.commit()
-    msg = db.session.get(TelegramMessage, msg.id, populate_existing=True)
+    retrying will not change forgets the row, so the next call starts afresh.
+    ``just_started``: ``msg`` is the row ``_start`` wrote a moment ago, claimed
+    and as stored (no need to claim it again and read it back)."""
+    if not just_started:
+        db.session.execute(update(TelegramMessage).where(TelegramMessage.id == msg.id)
+                           .values(claimed_until=utcnow() + LEASE))
+        db.session.commit()
+        msg = db.session.get(TelegramMessage, msg.id, populate_existing=True)
     version = msg.version
     text, markup = render(msg)
     try:
@@ -328,6 +332,9 @@ def sync(api: BotAPI, msg_id: int, rounds: int = 3) -> bool:
     Raises TelegramTransient (429, 5xx: ``edit_next_at`` is set) and
     TelegramPermanent (the version is given up, the error kept)."""
     for _ in range(rounds):
+        msg = db.session.get(TelegramMessage, msg_id, populate_existing=True)
+        if msg is None or msg.state == GONE or msg.message_id is None or msg.shown_version >= msg.version:
+            return msg is not None and msg.state != GONE  # nothing to edit: no claim (a write) needed
         now = utcnow()
         lease = now + LEASE
         claimed = db.session.execute(
