@@ -1,8 +1,6 @@
 """Flask extensions, created unbound and wired in create_app() with init_app()."""
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -13,6 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+
+from notifier import sqlite_writers
 
 # Named constraints so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING = {
@@ -33,67 +33,6 @@ csrf = CSRFProtect()
 mail = Mail()
 
 
-# SQLite lets one transaction write at a time. Waiting writers sleep in its
-# busy handler (1, 2, 5, 10 ... 100 ms steps, first come not first served), so
-# with the worker's and the web's threads writing at once, latency grew to
-# seconds while the file sat idle (issue 15's profile: 37% of the worker in
-# execute). Writers of one process queue on a lock instead, handed over the
-# moment a transaction ends; only other processes still meet the busy handler.
-WRITER_WAIT = 10.0  # as busy_timeout: then the write goes ahead and SQLite decides
-_writer_locks: dict[str, threading.Lock] = {}
-_writer_locks_guard = threading.Lock()
-
-
-def _writer_lock(path: str) -> threading.Lock:
-    with _writer_locks_guard:
-        return _writer_locks.setdefault(path, threading.Lock())
-
-
-class QueuedWritersSQLite(sqlite3.Connection):
-    """A SQLite connection that holds its file's writer lock (of this process)
-    from its transaction's first write until the transaction ends."""
-
-    writer_lock: threading.Lock | None = None
-    _holding = False
-
-    def take_writer_lock(self) -> None:
-        if not self._holding and self.writer_lock is not None:
-            self._holding = self.writer_lock.acquire(timeout=WRITER_WAIT)
-
-    def _give_back(self) -> None:
-        if self._holding:
-            self._holding = False
-            self.writer_lock.release()
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self._give_back()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._give_back()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._give_back()
-
-
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
-
-
-def _before_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if statement.lstrip()[:6].upper() in _WRITES:
-        take = getattr(conn.connection.dbapi_connection, "take_writer_lock", None)
-        if take is not None:
-            take()
-
-
 def _sqlite_connection(dbapi_connection, _record) -> None:
     """SQLite as the product needs it: foreign keys (cascades) enforced, WAL so
     the web and worker processes do not block each other, and a Unicode
@@ -110,8 +49,8 @@ def _sqlite_connection(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     path = next((row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"), "")
     cursor.close()
-    if path and isinstance(dbapi_connection, QueuedWritersSQLite):  # "" is an in-memory database
-        dbapi_connection.writer_lock = _writer_lock(path)
+    if path and isinstance(dbapi_connection, sqlite_writers.Connection):  # "" is an in-memory database
+        dbapi_connection.writer_lock = sqlite_writers.lock_for(path)
     dbapi_connection.create_function(
         "lower", 1, lambda s: s.lower() if isinstance(s, str) else s, deterministic=True
     )
@@ -147,7 +86,7 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
 def init_db(app) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options["connect_args"] = {"factory": QueuedWritersSQLite, **options.get("connect_args", {})}
+        options["connect_args"] = {"factory": sqlite_writers.Connection, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
@@ -155,7 +94,7 @@ def init_db(app) -> None:
         if engine.dialect.name == "sqlite":
             # A SQLite connection is a local file: nothing to ping.
             event.listen(engine, "connect", _sqlite_connection)
-            event.listen(engine, "before_cursor_execute", _before_write)
+            event.listen(engine, "before_cursor_execute", sqlite_writers.before_write)
         elif not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
             event.listen(engine, "connect", _mark_used)
             event.listen(engine, "checkin", _mark_used)
