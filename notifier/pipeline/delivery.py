@@ -445,7 +445,26 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome, row: _Row | Non
             return None
         row = _Row(delivery.channel, delivery.attempts, delivery.subscriber_id)
     channel_name = row.channel
-    attempts = row.attempts + (0 if outcome.status == "skipped" else 1)
+    values, wait = outcome_values(outcome, row.attempts, now)
+    written = db.session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.locked_until == lease)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if written != 1:
+        db.session.rollback()
+        log.warning("delivery %s: lease lost before the outcome (%s) was written", delivery_id, outcome.status)
+        return None
+    _unlink_if_blocked(row.subscriber_id, outcome)
+    db.session.commit()
+    _record_health(channel_name, outcome)
+    if wait is not None:
+        return Retry(max=10**6, interval=wait)
+    return None
+
+
+def outcome_values(outcome: Outcome, attempts_before: int, now: datetime) -> tuple[dict, float | None]:
+    """What an outcome writes on a leased row (a delivery, a digest send: the same
+    columns), and for a failure worth another try the seconds until it."""
+    attempts = attempts_before + (0 if outcome.status == "skipped" else 1)
     values: dict = {"attempts": attempts, "locked_until": None, "next_attempt_at": None,
                     "last_error": outcome.error, "updated_at": now}
     if outcome.address:
@@ -463,19 +482,7 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome, row: _Row | Non
         wait = retry_policy.delay(attempts, outcome.retry_after,
                                   base=float(current_app.config.get("DELIVERY_RETRY_BASE", retry_policy.BASE)))
         values.update(status="retrying", next_attempt_at=now + timedelta(seconds=wait))
-    written = db.session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, Delivery.locked_until == lease)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
-    if written != 1:
-        db.session.rollback()
-        log.warning("delivery %s: lease lost before the outcome (%s) was written", delivery_id, outcome.status)
-        return None
-    _unlink_if_blocked(row.subscriber_id, outcome)
-    db.session.commit()
-    _record_health(channel_name, outcome)
-    if wait is not None:
-        return Retry(max=10**6, interval=wait)
-    return None
+    return values, wait
 
 
 def _unlink_if_blocked(subscriber_id: int | None, outcome: Outcome) -> None:

@@ -15,19 +15,18 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import Flask, current_app
+from flask import Flask
 from rq.job import Job, Retry
 from sqlalchemy import and_, or_, select, update
 
 from notifier import channels
 from notifier.channels import Permanent, Transient
 from notifier.channels import digest as content
-from notifier.core import retry_policy
 from notifier.extensions import db
 from notifier.models import DigestSend, MorningDigest, Subscriber, utcnow
+from notifier.pipeline.delivery import Outcome, outcome_values
 from notifier.pipeline.queueing import discard_job, get_queue, worker_connection
 from notifier.runtime.singleton_loop import SingletonLoop
 from notifier.services import morning_digest
@@ -88,14 +87,6 @@ def _lease_free(now: datetime):
 
 # -- the job --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # sent | skipped | transient | permanent
-    error: str | None = None
-    retry_after: float | None = None
-    address: str = ""
-
-
 def send(send_id: int) -> Retry | None:
     """The RQ job: send the digest on this channel once, or record why not."""
     now = utcnow()
@@ -153,7 +144,7 @@ def _attempt(row: DigestSend, accepted: Callable[[Outcome], None]) -> Outcome:
         else:
             content.send_telegram(note, subscriber.telegram_chat_id)
     except Transient as exc:
-        return Outcome("transient", str(exc), exc.retry_after, address)
+        return Outcome("transient", str(exc), exc.retry_after, address=address)
     except Permanent as exc:
         return Outcome("permanent", str(exc), address=address)
     return sent
@@ -175,24 +166,7 @@ def _finish(send_id: int, lease: datetime, outcome: Outcome) -> Retry | None:
     row = db.session.get(DigestSend, send_id, populate_existing=True)
     if row is None:
         return None
-    attempts = row.attempts + (0 if outcome.status == "skipped" else 1)
-    values: dict = {"attempts": attempts, "locked_until": None, "next_attempt_at": None,
-                    "last_error": outcome.error, "updated_at": now}
-    if outcome.address:
-        values["address"] = outcome.address[:254]
-    wait = None
-    if outcome.status == "sent":
-        values.update(status="sent", sent_at=now)
-    elif outcome.status == "skipped":
-        values.update(status="skipped")
-    elif outcome.status == "permanent":
-        values.update(status="failed")
-    elif retry_policy.gives_up(attempts):
-        values.update(status="failed", last_error=f"{outcome.error} (попыток: {attempts}, повторы прекращены)")
-    else:
-        wait = retry_policy.delay(attempts, outcome.retry_after,
-                                  base=float(current_app.config.get("DELIVERY_RETRY_BASE", retry_policy.BASE)))
-        values.update(status="retrying", next_attempt_at=now + timedelta(seconds=wait))
+    values, wait = outcome_values(outcome, row.attempts, now)
     written = db.session.execute(
         update(DigestSend).where(DigestSend.id == send_id, DigestSend.locked_until == lease)
         .values(**values).execution_options(synchronize_session=False)).rowcount
