@@ -30,11 +30,11 @@ from notifier.core.text import escape_format
 from notifier.extensions import db
 from notifier.models import MAX_ID, Contact, ContactNumber, Decision, Delivery, Event, Subscriber
 from notifier.pbx import registry
-from notifier.services import telegram_threads
+from notifier.services import list_params, telegram_threads
 from notifier.services.subscriber_search import MAX_QUERY, matching
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+MAX_LIMIT = list_params.MAX_LIMIT
 _NON_DIGITS = re.compile(r"\D+")
 
 
@@ -69,26 +69,10 @@ def _text(value: str | None) -> str:
     return (value or "").replace("\x00", "").strip()[:MAX_QUERY]
 
 
-def _positive(raw: str | None, maximum: int) -> int | None:
-    raw = (raw or "").strip()
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ValueError
-    return int(raw)
-
-
 def parse_filters(args) -> tuple[Filters, dict[str, str]]:
     """Filters from a query string, plus a Russian message per parameter that was ignored."""
     filters, errors = Filters(), {}
-    for name, attr, maximum in (("subscriber", "subscriber_id", MAX_ID), ("before", "before", MAX_ID),
-                                ("limit", "limit", MAX_LIMIT)):
-        raw = args.get(name)
-        if raw in (None, ""):
-            continue
-        try:
-            setattr(filters, attr, _positive(raw, maximum))
-        except ValueError:
-            errors[name] = (f"Укажите число от 1 до {MAX_LIMIT}" if name == "limit"
-                            else "Укажите положительный целый номер")
+    list_params.read_ids_and_limit(args, filters, errors)
     filters.employee = _text(args.get("employee"))
     filters.caller = _text(args.get("caller"))
     status = _text(args.get("status"))

@@ -33,6 +33,7 @@ from notifier.core.events import CALL_ENDED, CallEvent, parse_event
 from notifier.core.fielderrors import FieldErrors
 from notifier.extensions import db
 from notifier.models import MAX_ID, Event, MissedCall, Subscriber, utcnow
+from notifier.services import list_params
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def close_by_hand(missed_id: int, by: str, now: datetime | None = None) -> tuple
 # --- filters ----------------------------------------------------------------------
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+MAX_LIMIT = list_params.MAX_LIMIT
 MAX_DAYS = 366  # the longest period the chart draws
 DEFAULT_DAYS = 14  # the page's period when none is chosen
 _TRUE = ("1", "true", "on", "yes")
@@ -208,13 +209,6 @@ class Filters:
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def _positive(raw: str, maximum: int) -> int:
-    raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ValueError
-    return int(raw)
-
-
 def _day(raw: str) -> date:
     raw = raw.strip()
     if len(raw) != 10 or not raw.isascii():
@@ -233,16 +227,7 @@ def parse_filters(args) -> tuple[Filters, dict[str, str]]:
     (a missed-call id: rows after it), ``limit`` (1-200).
     """
     filters, errors = Filters(), {}
-    for name, attr, maximum in (("subscriber", "subscriber_id", MAX_ID), ("before", "before", MAX_ID),
-                                ("limit", "limit", MAX_LIMIT)):
-        raw = args.get(name)
-        if raw in (None, ""):
-            continue
-        try:
-            setattr(filters, attr, _positive(raw, maximum))
-        except ValueError:
-            errors[name] = (f"Укажите число от 1 до {MAX_LIMIT}" if name == "limit"
-                            else "Укажите положительный целый номер")
+    list_params.read_ids_and_limit(args, filters, errors)
     for name, attr in (("open_only", None), ("vip", "vip_only")):
         raw = (args.get(name) or "").strip().lower()
         if raw in _TRUE:
