@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
+from rq.utils import now as utcnow
+from rq.worker import WorkerStatus
 
 from notifier.extensions import db
 from notifier.pipeline.queueing import QUEUE_NAMES, AppJob, worker_connection
@@ -38,6 +40,7 @@ JOB_MODULES = ("notifier.pipeline.processing", "notifier.pipeline.delivery", "no
 JOB_MONITORING_INTERVAL = 5
 HEARTBEAT_GRACE = 10
 MAINTENANCE_INTERVAL = 15
+HEARTBEAT_EVERY = 1.0  # seconds between the worker's own heartbeats (its key lives worker_ttl)
 
 
 class NotifierWorker(SimpleWorker):
@@ -54,6 +57,8 @@ class NotifierWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.threads = max(1, threads)
         self._free = threading.BoundedSemaphore(self.threads)
+        self._running = 0
+        self._count_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="job") if self.threads > 1 else None
 
     @property
@@ -69,9 +74,35 @@ class NotifierWorker(SimpleWorker):
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         return self.job_monitoring_interval + HEARTBEAT_GRACE
 
+    def heartbeat(self, timeout=None, pipeline=None):
+        """RQ beats before and after every dequeue and after every job: three
+        round trips each time, for a key that lives ``worker_ttl`` (7 minutes).
+        A beat on its own is sent at most once a second; those within a
+        pipeline, and those that set another timeout, always."""
+        last = self.last_heartbeat
+        if (pipeline is None and timeout is None and last is not None
+                and (utcnow() - last).total_seconds() < HEARTBEAT_EVERY):
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state, pipeline=None):
+        """Jobs run side by side: the worker is idle only when none runs."""
+        if pipeline is None and state == WorkerStatus.IDLE and self._busy():
+            return
+        super().set_state(state, pipeline)
+
+    def _count(self, step: int) -> None:
+        with self._count_lock:
+            self._running += step
+
+    def _busy(self) -> bool:
+        with self._count_lock:
+            return self._running > 0
+
     def execute_job(self, job, queue):
         # Waits for a free thread before the job counts as started.
         self._free.acquire()
+        self._count(+1)
         try:
             execution = self.prepare_execution(job)
             if self._pool is None:
@@ -79,6 +110,7 @@ class NotifierWorker(SimpleWorker):
             else:
                 self._pool.submit(self._run, job, queue, execution)
         except BaseException:
+            self._count(-1)
             self._free.release()
             raise
 
@@ -93,6 +125,7 @@ class NotifierWorker(SimpleWorker):
         finally:
             done.set()
             beat.join()
+            self._count(-1)
             self._free.release()
 
     def teardown(self):
