@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default="bench-results.json", help="where to write the results")
     p.add_argument("--only", default=",".join(MEASUREMENTS), help="comma-separated: " + ", ".join(MEASUREMENTS))
     p.add_argument("--web-workers", type=int, default=None,
-                   help="gunicorn workers (default: WEB_CONCURRENCY or 2, as the launcher)")
+                   help="gunicorn workers (default: WEB_CONCURRENCY or 1, as the launcher)")
     p.add_argument("--box-workers", type=int, default=0, help="worker processes for the box throughput figure")
     p.add_argument("--profile", action="store_true",
                    help="sample every process with py-spy during each measurement (pip install py-spy)")

@@ -8,7 +8,7 @@
   (bench/sinks.py), which log every notification with its receive time;
   a second SMTP sink answering 20 ms late, for the slow-SMTP row;
 * gunicorn serving ``app:app`` with the launcher's worker count
-  (``WEB_CONCURRENCY``, default 2), the bare baseline endpoint switched on;
+  (``WEB_CONCURRENCY``, default 1), the bare baseline endpoint switched on;
 * ``python worker.py`` processes, each in its own process group so a SIGKILL
   takes the worker and its scheduler process at once, as a crash would.
 
@@ -42,8 +42,8 @@ def free_port() -> int:
 
 
 def launcher_web_workers() -> int:
-    """What `make run` serves with (notifier/launcher.py, Procfile): WEB_CONCURRENCY or 2."""
-    return int(os.environ.get("WEB_CONCURRENCY") or 2)
+    """What `make run` serves with (gunicorn.conf.py, for the launcher and the Procfile): WEB_CONCURRENCY or 1."""
+    return int(os.environ.get("WEB_CONCURRENCY") or 1)
 
 
 class SinkLog:
