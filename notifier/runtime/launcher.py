@@ -41,6 +41,9 @@ STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
 SHARED_MODULES = (
     "notifier.pipeline.worker", "notifier.pipeline.outbox", "notifier.pipeline.asterisk_listener",
     "notifier.pipeline.digest", "notifier.telegram.poller", "notifier.runtime.scheduler_thread",
+    # the first working-hours calendar imports every country's module (about 8 MB):
+    # the digest loop and the schedule pages would each do it after the fork
+    "holidays.countries",
     "gunicorn.app.wsgiapp", "gunicorn.arbiter", "gunicorn.workers.gthread", "gunicorn.glogging", "gunicorn.ctl.server",
 )
 
