@@ -42,6 +42,7 @@ LEAK_TOLERANCE = 0.10
 BASE_IMAGE = "python:3.11-slim"
 BASE_IMAGE_MB = 131
 IMAGE_TARGET_MB = 250
+CALLERS_FROM = 5_000_000  # callers' numbers, apart from the employees' (bench.dataset.number)
 
 
 def pss_mb(pid: int) -> float:
@@ -56,16 +57,18 @@ def pss_mb(pid: int) -> float:
 
 
 def _role(proc: psutil.Process, launcher_pid: int) -> str:
+    """What a process is: by its name (the launcher's forked children), else its command
+    line (launchers that started ``gunicorn`` and ``worker.py`` as programs)."""
     try:
-        name, ppid = proc.name(), proc.ppid()
+        name, ppid, cmd = proc.name(), proc.ppid(), " ".join(proc.cmdline())
     except psutil.Error:
         return "gone"
     if proc.pid == launcher_pid:
         return "launcher"
-    if name == "notifier-web":
+    if name == "notifier-web" or "gunicorn" in cmd:
         return "gunicorn master" if ppid == launcher_pid else "gunicorn worker"
-    if name == "notifier-worker":
-        return "worker" if ppid == launcher_pid else "worker child"
+    if name == "notifier-worker" or "worker.py" in cmd:
+        return "worker" if ppid == launcher_pid else "worker's child (RQ scheduler)"
     if "redis" in name:
         return "redis-server"
     return name
@@ -212,11 +215,14 @@ def bare_python_mb() -> float:
 
 
 def _cycled_items(first: int, employees: int, count: int, prefix: str) -> list:
-    """(key, body, sign) for ``count`` missed calls, each to one of ``employees`` in turn."""
+    """(key, body, sign) for ``count`` missed calls, each to one of ``employees`` in turn, each
+    from a caller of its own (repeated calls from one caller update the Telegram message
+    already sent instead of sending another, so every event here notifies anew)."""
     items = []
     for k in range(count):
-        body = json.dumps(dataset.missed_call(f"{prefix}-{k}", dataset.number(first + k % employees)),
-                          separators=(",", ":")).encode()
+        call = dataset.missed_call(f"{prefix}-{k}", dataset.number(first + k % employees),
+                                   caller=dataset.number(CALLERS_FROM + k))
+        body = json.dumps(call, separators=(",", ":")).encode()
         msg_id = f"msg_{prefix}-{k}"
         items.append((k, body, lambda b=body, m=msg_id: dataset.sign(WEBHOOK_SECRET, m, b)))
     return items

@@ -121,3 +121,4 @@ def _env(tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["INSTANCE_PATH"] = str(tmp_path / "instance")
     return env
+
