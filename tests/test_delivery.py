@@ -274,6 +274,35 @@ def test_sweep_queues_a_fresh_delivery_whose_job_was_abandoned_before_its_claim(
     assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
 
 
+def test_sweep_sends_the_first_try_of_an_event_job_rq_gave_up_on(app, smtp_server, fake_telegram):
+    """Issue 15: a first try is made by the event's own job (no delivery job exists).
+    Killed mid-send, that job is marked failed by RQ within ~30 s: its open deliveries
+    are queued as jobs of their own at once, leases freed; while the event job is still
+    "started", they keep their leases."""
+    from rq.job import Job
+
+    from notifier.pipeline.intake import process_job_id
+
+    _, email_id, telegram_id = setup(app, smtp_server, fake_telegram)
+    now = utcnow()
+    for delivery_id in (email_id, telegram_id):
+        delivery(delivery_id).locked_until = now + timedelta(seconds=50)  # claimed by the event job
+    db.session.commit()
+    queue = get_queue()
+    event_job = queue.enqueue_call("notifier.pipeline.processing.process_event",
+                                   args=(delivery(email_id).event_id,), job_id=process_job_id(delivery(email_id).event_id))
+    queue.remove(event_job.id)
+    event_job.set_status("started")
+    assert dl.requeue_stale(now=now) == 0  # a live first try keeps its leases
+    event_job.set_status("failed")
+    assert dl.requeue_stale(now=now) == 2
+    assert delivery(email_id).locked_until is None and delivery(telegram_id).locked_until is None
+    assert sorted(queue.job_ids) == sorted([dl.job_id(email_id), dl.job_id(telegram_id)])
+    Job.fetch(event_job.id, connection=queue.connection).delete()
+    run_jobs(app)
+    assert len(smtp_server.messages) == 1 and len(fake_telegram.messages) == 1
+
+
 # --- the duplicate window (issue 12, item 13) -----------------------------------------------
 
 MESSAGE_ID = re.compile(r"^<delivery-(\d+)\.[0-9a-f]{16}@example\.com>$")
