@@ -332,6 +332,7 @@ def end_to_end(stack: Stack, opts: Options, first_index: int = 100_000) -> dict:
         done[rate] = step["sustained"]
     highest = max((r for r, s in done.items() if s), default=None)
     stack.notes["highest_sustained_rate"] = highest
+    _wait_idle(stack, 120)  # a backlog of ours must not run beside the peer
     peer = _peer_steps(stack, opts, stack.smtp["port"], sorted(set(opts.rates) | set(done)), first_index + total + 10,
                        "alertmanager")
     out = {"status": "ok", "workers": workers, "steps": sorted(steps, key=lambda s: s["rate"]),
