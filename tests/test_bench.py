@@ -135,3 +135,18 @@ def test_slow_sink_answers_every_reply_20_ms_late(tmp_path):
     assert t2 - t1 >= 4 * 0.020
     assert [line.split("\t")[:2] for line in log.read_text().splitlines()] == [
         ["email", "emp1@bench.local"], ["email", "emp2@bench.local"]]
+
+
+def test_a_duplicate_does_not_stand_in_for_a_notification_on_its_way(tmp_path):
+    from types import SimpleNamespace
+
+    from bench.servers import SinkLog
+
+    stack = SimpleNamespace(sink_log=SinkLog(tmp_path / "sinks.log"))
+    mark = stack.sink_log.mark()
+    with open(tmp_path / "sinks.log", "a") as fh:
+        fh.write("email\temp1@bench.local\t1.0\nemail\temp1@bench.local\t1.1\nemail\temp9@bench.local\t1.2\n")
+    assert not measure._wait_delivered(stack, mark, {1, 2}, ("email",), 0.1)  # 3 records, 1 of the 2 wanted
+    with open(tmp_path / "sinks.log", "a") as fh:
+        fh.write("email\temp2@bench.local\t1.3\n")
+    assert measure._wait_delivered(stack, mark, {1, 2}, ("email",), 0.1)
