@@ -3,7 +3,9 @@
 # generated secrets and Redis data. Set DATABASE_URL / REDIS_URL to use servers
 # (docker-compose.yml: app, worker, PostgreSQL, Redis). README «Docker».
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000
+# MALLOC_ARENA_MAX=2: threaded processes keep less freed memory (the launcher sets it
+# for make run; here it also covers gunicorn and worker.py run on their own, issue 17).
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 MALLOC_ARENA_MAX=2
 # tini as PID 1: forwards docker stop's signal to the launcher and reaps orphans
 # (RQ's scheduler, gunicorn's workers) that a Python PID 1 would leave as zombies.
 RUN apt-get update && apt-get install -y --no-install-recommends tini \

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from notifier import ROOT
 from notifier.runtime.embedded_redis import EmbeddedRedis
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 RESTART_DELAY = 2.0
 STOP_TIMEOUT = 15.0  # for children to stop on TERM before they are killed
 # Ctrl+C, closing the terminal, `docker stop` / systemd: all stop everything.
@@ -206,6 +207,22 @@ def _prepared(app) -> str | None:
     return link or None
 
 
+def _limit_malloc_arenas() -> None:
+    """At most 2 malloc arenas per process, set here before any thread or fork (the
+    children inherit it): glibc gives threads that allocate arenas of their own (up to
+    8 per core), each keeping its freed memory. With gunicorn's 32 threads and the
+    worker's threads, 2 arenas held about 30 MB less at 50 events/s (issue 17), with
+    no difference idle. MALLOC_ARENA_MAX in the environment wins (glibc reads it)."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        pass  # not glibc: its own allocator's defaults
+
+
 def _shared_app():
     """The app, built once here: ``app.py``'s, which gunicorn's ``app:app`` then finds
     already imported, and the one the workers run with (REDIS_URL defaults to the
@@ -242,6 +259,7 @@ def main() -> int:
     embedded = None
     children: dict[str, Child] = {}
     try:
+        _limit_malloc_arenas()
         app = _shared_app()
         embedded = _embedded_redis(app)
         link = _prepared(app)
