@@ -78,11 +78,15 @@ def test_the_scheduler_thread_moves_due_jobs_and_gives_its_lock_back(app):
 
 def test_launcher_tree_idles_in_under_150_mb_and_restarts_killed_children(tmp_path):
     """One web process and one worker (tests' Launcher), forked from the launcher: the
-    whole tree idles far below the product's 150 MB; a SIGKILLed gunicorn master or
-    worker is started again, and the web serves again."""
+    setup link works, the whole tree idles below the product's 150 MB; a SIGKILLed
+    gunicorn master or worker is started again, and the web serves again."""
     launcher = Launcher(tmp_path / "instance")
     try:
         tree = launcher.wait_until_running()
+        # the setup link, made by the short-lived migrations child, is printed and works
+        launcher.wait_for_line(launcher.url + "/setup/")
+        link = next(line.strip() for line in launcher.lines if launcher.url + "/setup/" in line)
+        assert requests.get(link, timeout=10).status_code == 200, link
         time.sleep(2)
         idle = sample(launcher.proc.pid)
         assert idle["total_mb"] <= 150, idle
