@@ -48,14 +48,13 @@ from notifier.core import retry_policy
 from notifier.extensions import db
 from notifier.models import Delivery, Subscriber, utcnow
 from notifier.pipeline.intake import process_job_id
-from notifier.pipeline.queueing import JOB_TIMEOUT, discard_job, get_queue
+from notifier.pipeline.queueing import FAILURE_TTL, JOB_TIMEOUT, discard_job, get_queue
 from notifier.services import settings
 from notifier.telegram import link as telegram_link
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-FAILURE_TTL = 7 * 24 * 3600
 STALE_PENDING = timedelta(minutes=1)
 SWEEP_BATCH = 500
 OPEN = ("pending", "retrying")

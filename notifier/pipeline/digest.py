@@ -27,7 +27,7 @@ from notifier.channels import digest as content
 from notifier.extensions import db
 from notifier.models import DigestSend, MorningDigest, Subscriber, utcnow
 from notifier.pipeline.delivery import Outcome, outcome_values
-from notifier.pipeline.queueing import discard_job, get_queue, worker_connection
+from notifier.pipeline.queueing import FAILURE_TTL, discard_job, get_queue, worker_connection
 from notifier.runtime.singleton_loop import SingletonLoop
 from notifier.services import morning_digest
 
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 JOB_TIMEOUT = 55
-FAILURE_TTL = 7 * 24 * 3600
 STALE_PENDING = timedelta(minutes=1)
 OPEN = ("pending", "retrying")
 _RERUNNABLE = {"finished", "failed", "stopped", "canceled"}

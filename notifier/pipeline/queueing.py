@@ -14,6 +14,11 @@ from notifier.services import settings
 QUEUE_NAMES = ("default",)
 # Seconds; RQ stops a stuck job before a delivery's 60 s lease (delivery.LEASE) ends.
 JOB_TIMEOUT = 55
+# A failed job is kept a week (the sweep reads its state; an admin may look); a
+# finished one not at all: the database has the outcome, and RQ's default kept
+# every finished job and its result for 500 s, 25,000 of them in Redis at 50
+# events/s (issue 17: 170 MB of the embedded Redis).
+FAILURE_TTL = 7 * 24 * 3600
 
 
 class AppJob(Job):
@@ -56,7 +61,8 @@ def enqueue_calls(queue: Queue, calls: Iterable[tuple[str, tuple, str]]) -> None
     Raises RedisError when Redis is down (the caller's outbox covers that)."""
     with queue.connection.pipeline() as pipe:
         for func, args, job_id in calls:
-            queue.enqueue_call(func, args=tuple(args), job_id=job_id, timeout=JOB_TIMEOUT, pipeline=pipe)
+            queue.enqueue_call(func, args=tuple(args), job_id=job_id, timeout=JOB_TIMEOUT, result_ttl=0,
+                               failure_ttl=FAILURE_TTL, pipeline=pipe)
         pipe.execute()
 
 
