@@ -7,6 +7,7 @@ from notifier.extensions import db
 from notifier.models import Subscriber, utcnow
 from notifier.pipeline import delivery as dl
 from notifier.pipeline.queueing import get_queue
+from notifier.runtime.redis_conn import get_redis
 
 from .factories import configure_mail, configure_telegram, missed_call
 from .factories import deliveries as add_deliveries
@@ -304,6 +305,19 @@ def test_sweep_sends_the_first_try_of_an_event_job_rq_gave_up_on(app, smtp_serve
 
 
 # --- the duplicate window (issue 12, item 13) -----------------------------------------------
+
+def test_a_send_marked_accepted_in_redis_is_recorded_not_sent_again(app, smtp_server, fake_telegram):
+    """Killed after the server took the message, before «sent» reached the database:
+    the mark set at acceptance makes the next try record it instead of sending it."""
+    _, email_id, telegram_id = setup(app, smtp_server, fake_telegram)
+    assert dl.deliver(email_id) is None
+    assert get_redis().exists(f"delivery:{email_id}:accepted")  # set when the server said 250
+    get_redis().set(f"delivery:{telegram_id}:accepted", 1)  # as if the worker died right after Telegram's answer
+    assert dl.deliver(telegram_id) is None
+    row = delivery(telegram_id)
+    assert (row.status, row.attempts) == ("sent", 1)
+    assert len(fake_telegram.messages) == 0 and len(smtp_server.messages) == 1
+
 
 MESSAGE_ID = re.compile(r"^<delivery-(\d+)\.[0-9a-f]{16}@example\.com>$")
 

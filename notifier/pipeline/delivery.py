@@ -49,6 +49,7 @@ from notifier.extensions import db
 from notifier.models import Delivery, Subscriber, utcnow
 from notifier.pipeline.intake import process_job_id
 from notifier.pipeline.queueing import FAILURE_TTL, JOB_TIMEOUT, discard_job, get_queue
+from notifier.runtime.redis_conn import get_redis
 from notifier.services import settings
 from notifier.telegram import link as telegram_link
 
@@ -254,6 +255,10 @@ def deliver(delivery_id: int) -> Retry | None:
     db.session.commit()
     if claimed != 1:
         return _not_claimed(delivery_id, now)
+    if _was_accepted(delivery_id):
+        log.info("delivery %s: its server had taken it when the last try stopped; recorded, not sent again",
+                 delivery_id)
+        return _finish(delivery_id, lease, Outcome("sent"))
     return _send_claimed(delivery_id, lease, lambda on_sent: attempt(db.session.get(Delivery, delivery_id), on_sent))
 
 
@@ -334,6 +339,7 @@ def _send_claimed(delivery_id: int, lease: datetime,
 
     def record_sent(outcome: Outcome) -> None:
         """The server has the message: write «sent» before the channel closes its session."""
+        _remember_accepted(delivery_id)
         try:
             recorded.append(_finish(delivery_id, lease, outcome, row))
         except Exception:  # the database is away: tried again below, after the send
@@ -351,7 +357,36 @@ def _send_claimed(delivery_id: int, lease: datetime,
         outcome = Outcome("transient", f"Внутренняя ошибка: {type(exc).__name__}")
     if recorded:  # nothing after the acceptance changes the outcome
         return recorded[0]
+    if outcome.status == "sent":
+        _remember_accepted(delivery_id)
     return _finish(delivery_id, lease, outcome, row)
+
+
+# The moment a server takes a message, a mark in Redis says so, before «sent» is
+# written to the database: that write may wait for the database's writer lock
+# behind other sends, and a worker killed meanwhile left a delivery that its next
+# try sent again (issue 15: with eight jobs at once, 3 of 120 notifications per
+# SIGKILL in `make bench`). The next try finds the mark and records the send.
+ACCEPTED_TTL = 7 * 24 * 3600
+
+
+def _accepted_key(delivery_id: int) -> str:
+    return f"delivery:{delivery_id}:accepted"
+
+
+def _remember_accepted(delivery_id: int) -> None:
+    try:
+        get_redis().set(_accepted_key(delivery_id), 1, ex=ACCEPTED_TTL)
+    except Exception as exc:  # Redis away: the database write right after is the record
+        log.warning("delivery %s: could not mark it accepted in Redis (%s)", delivery_id, exc)
+
+
+def _was_accepted(delivery_id: int) -> bool:
+    try:
+        return bool(get_redis().exists(_accepted_key(delivery_id)))
+    except Exception as exc:  # Redis away: as before the mark existed, the database decides
+        log.warning("delivery %s: could not read its accepted mark (%s)", delivery_id, exc)
+        return False
 
 
 def _not_claimed(delivery_id: int, now: datetime) -> Retry | None:

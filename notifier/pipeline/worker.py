@@ -8,7 +8,7 @@ our jobs take a few milliseconds, and fork + wait cost several times that
 jobs run at once, each in a thread of its own: a job mostly waits on the
 network (SMTP, the Bot API), so one process overlaps many of those waits
 instead of sending one thing at a time (issue 15). RQ's main loop still
-dequeues one job at a time and only when a thread is free, so a job is never
+dequeues one job at a time, and only when a thread is free, so a job is never
 taken from the queue before it can start. A heartbeat thread keeps each
 running job's registry entry fresh, so the heartbeat TTL stays short whatever
 the job's timeout, and a killed worker's jobs are re-queued within about 30 s.
@@ -99,9 +99,25 @@ class NotifierWorker(SimpleWorker):
         with self._count_lock:
             return self._running > 0
 
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Take a job from the queue only once a thread is free to run it: a job
+        taken and then left waiting would be neither queued nor started, and
+        after a crash nothing would see it for a minute (`make bench`, issue 15)."""
+        while not self._free.acquire(timeout=1):
+            self.heartbeat()  # all threads busy: still alive
+            if self._stop_requested:
+                return None
+        try:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        except BaseException:
+            self._free.release()
+            raise
+        if result is None:
+            self._free.release()
+        return result
+
     def execute_job(self, job, queue):
-        # Waits for a free thread before the job counts as started.
-        self._free.acquire()
+        # The thread was reserved by dequeue_job_and_maintain_ttl.
         self._count(+1)
         try:
             execution = self.prepare_execution(job)
