@@ -47,7 +47,9 @@ class TelegramChannel:
     def send(self, note: Notification, subscriber: Subscriber,
              recording: Recording | None, recording_error: str | None,
              attempt: Attempt | None = None) -> None:
-        """One Bot API call: its answer is the acceptance, so ``attempt`` needs no hook here."""
+        """One Bot API call: its answer is the acceptance. A missed call's message
+        is kept to edit later (services.telegram_threads), which writes to the
+        database after the send: ``attempt.accepted`` runs before that write."""
         api = channel_checks.bot()
         if api is None:
             raise Permanent("Telegram-бот не настроен")
@@ -56,7 +58,8 @@ class TelegramChannel:
         text = "\n".join(lines)
         try:
             if note.kind == MISSED_CALL and note.event_pk is not None:
-                telegram_threads.deliver(api, note, subscriber, "\n".join(lines[1:]))
+                telegram_threads.deliver(api, note, subscriber, "\n".join(lines[1:]),
+                                         on_sent=attempt.accepted if attempt else None)
             elif recording is None:
                 api.send_message(chat_id, truncate_html(text, MESSAGE_LIMIT))
             else:

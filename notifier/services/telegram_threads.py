@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,28 +137,31 @@ def render(msg: TelegramMessage) -> tuple[str, dict | None]:
 
 # -- the delivery of a missed call ------------------------------------------------------
 
-def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str) -> None:
+def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str,
+            on_sent: Callable[[], None] | None = None) -> None:
     """Send or edit the employee's message for the missed call ``note``.
 
     Safe to call again for the same event (a retried delivery): the call is
     counted once and the message brought up to date. Raises TelegramTransient /
-    TelegramPermanent like a send (the channel maps them).
+    TelegramPermanent like a send (the channel maps them). ``on_sent`` runs the
+    moment Telegram has taken a new message, before its id is written here.
     """
+    on_sent = _once(on_sent)
     for _ in range(4):
         row = db.session.get(TelegramMessageEvent, (note.event_pk, subscriber.id), populate_existing=True)
         if row is not None:
             msg = db.session.get(TelegramMessage, row.telegram_message_id, populate_existing=True)
             if msg.message_id is None:
-                _send_first(api, msg)
+                _send_first(api, msg, on_sent=on_sent)
             if not sync(api, msg.id) and row.kind == "update":
-                _restart(api, row, msg, note, body)
+                _restart(api, row, msg, note, body, on_sent)
             return
         resolved = _resolved(note.event_pk)
         if resolved is not None:  # called back before its message went out: say so at once
             msg = _start(note, subscriber, body, resolved)
             if msg is None:
                 continue
-            _send_first(api, msg, just_started=True)
+            _send_first(api, msg, just_started=True, on_sent=on_sent)
             sync(api, msg.id)
             return
         msg = _open_message(subscriber.id, note.caller_key)
@@ -172,14 +176,14 @@ def deliver(api: BotAPI, note: Notification, subscriber: Subscriber, body: str) 
                 continue
             row = db.session.get(TelegramMessageEvent, (note.event_pk, subscriber.id))
             if not sync(api, msg.id):
-                _restart(api, row, db.session.get(TelegramMessage, msg.id), note, body)
+                _restart(api, row, db.session.get(TelegramMessage, msg.id), note, body, on_sent)
             return
         if msg is not None:
             _retire(msg, msg.state)  # too old to join: the next message takes its place
         msg = _start(note, subscriber, body)
         if msg is None:
             continue  # another worker started one for this caller a moment ago: join it
-        _send_first(api, msg, just_started=True)
+        _send_first(api, msg, just_started=True, on_sent=on_sent)
         sync(api, msg.id)
         return
     raise TelegramTransient("сообщение об этом номере меняется другим процессом", retry_after=2)
@@ -267,13 +271,13 @@ def _join(msg: TelegramMessage, note: Notification, subscriber_id: int, body: st
 
 
 def _restart(api: BotAPI, row: TelegramMessageEvent, old: TelegramMessage,
-             note: Notification, body: str) -> None:
+             note: Notification, body: str, on_sent: Callable[[], None] | None = None) -> None:
     """The message a repeat call joined can no longer be edited: this call
     gets a new message (and later calls join that one)."""
     _retire(old, GONE)
     msg = _start_moved(row, note, old.subscriber_id, old.chat_id, body)
     if msg is not None:
-        _send_first(api, msg)
+        _send_first(api, msg, on_sent=on_sent)
         sync(api, msg.id)
 
 
@@ -299,7 +303,20 @@ def _start_moved(row: TelegramMessageEvent, note: Notification, subscriber_id: i
     return msg
 
 
-def _send_first(api: BotAPI, msg: TelegramMessage, just_started: bool = False) -> None:
+def _once(fn: Callable[[], None] | None) -> Callable[[], None] | None:
+    if fn is None:
+        return None
+    done = []
+
+    def call() -> None:
+        if not done:
+            done.append(True)
+            fn()
+    return call
+
+
+def _send_first(api: BotAPI, msg: TelegramMessage, just_started: bool = False,
+                on_sent: Callable[[], None] | None = None) -> None:
     """sendMessage for a claimed row and keep its message_id. A refusal that
     retrying will not change forgets the row, so the next call starts afresh.
     ``just_started``: ``msg`` is the row ``_start`` wrote a moment ago, claimed
@@ -317,6 +334,8 @@ def _send_first(api: BotAPI, msg: TelegramMessage, just_started: bool = False) -
         db.session.execute(delete(TelegramMessage).where(TelegramMessage.id == msg.id))
         db.session.commit()
         raise
+    if on_sent is not None:
+        on_sent()
     db.session.execute(update(TelegramMessage).where(TelegramMessage.id == msg.id)
                        .values(message_id=sent["message_id"], shown_version=version,
                                claimed_until=None, updated_at=utcnow()))
