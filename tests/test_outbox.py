@@ -68,6 +68,19 @@ def test_lost_jobs_are_queued_again_waiting_ones_are_not(app):
     assert outbox.sweep()["events"] == 0
 
 
+def test_a_job_a_dead_worker_took_but_never_started_is_queued_again(app):
+    """Killed between RQ's dequeue and the job's start: the job sits in RQ's
+    intermediate queue, still "queued", where RQ itself looks only after a minute."""
+    stuck = stored("stuck", timedelta(minutes=1), queued_age=timedelta(minutes=1))
+    enqueue_processing([stuck])
+    queue = Queue("default", connection=get_redis())
+    queue.connection.lmove(queue.key, queue.intermediate_queue_key)  # what a worker's dequeue does
+    assert job_ids() == []
+    assert outbox.sweep()["events"] == 1
+    assert job_ids() == [f"event-{stuck}"]
+    assert queue.connection.lrange(queue.intermediate_queue_key, 0, -1) == []
+
+
 def test_sweep_also_queues_deliveries_whose_job_was_lost(app):
     event = db.session.get(Event, stored("delivered", timedelta(minutes=5), timedelta(minutes=5), processed=True))
     row = Delivery(event_id=event.id, subscriber_number="102", channel="email", address="a@example.com",

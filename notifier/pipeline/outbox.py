@@ -31,7 +31,7 @@ from notifier.extensions import db
 from notifier.models import Event, utcnow
 from notifier.pipeline import delivery
 from notifier.pipeline.intake import enqueue_processing, process_job_id
-from notifier.pipeline.queueing import discard_job
+from notifier.pipeline.queueing import discard_job, get_queue
 from notifier.runtime.redis_conn import get_redis
 from notifier.services import telegram_threads
 
@@ -61,13 +61,24 @@ def _due(now, after_id: int) -> list[int]:
     ))
 
 
-def _job_alive(job: Job | None) -> bool:
+def _job_alive(job: Job | None, queue, taken: set[str]) -> bool:
     if job is None:
         return False
-    if job.get_status(refresh=False) in _ALIVE:
+    if job.get_status(refresh=False) in _ALIVE and job.id not in taken:
         return True
-    discard_job(job)  # finished/failed/stopped but the event is unprocessed: start afresh
+    discard_job(job)  # finished/failed/stopped, or stuck, but the event is unprocessed: start afresh
+    if job.id in taken:
+        queue.connection.lrem(queue.intermediate_queue_key, 0, job.id)
     return False
+
+
+def _taken(queue) -> set[str]:
+    """Jobs a worker took from the queue and never started: RQ's intermediate
+    queue, where a job waits for milliseconds between the worker's dequeue and
+    its start, unless the worker died in between (then RQ itself puts it back
+    only after a minute). The events looked at here were queued 20 s ago."""
+    return {i.decode() if isinstance(i, bytes) else i
+            for i in queue.connection.lrange(queue.intermediate_queue_key, 0, -1)}
 
 
 def requeue_events(now: datetime | None = None) -> int:
@@ -82,7 +93,9 @@ def requeue_events(now: datetime | None = None) -> int:
             break
         after_id = due[-1]
         jobs = Job.fetch_many([process_job_id(pk) for pk in due], connection=get_redis())
-        sent = [pk for pk, job in zip(due, jobs) if not _job_alive(job)]
+        queue = get_queue()
+        taken = _taken(queue)
+        sent = [pk for pk, job in zip(due, jobs) if not _job_alive(job, queue, taken)]
         if sent:
             enqueue_processing(sent)
         # Alive or re-queued: either way look again only after STALE_AFTER.
