@@ -318,7 +318,7 @@ def _next_rate(done: dict[float, bool], opts: Options) -> float | None:
 
 def end_to_end(stack: Stack, opts: Options, first_index: int = 100_000) -> dict:
     """Open-loop POSTs at each rate; latency = sink receive time - time of the POST.
-    Shipped configuration: the ``python worker.py`` processes `make run` starts (WORKERS, 2).
+    Shipped configuration: the ``python worker.py`` processes `make run` starts (WORKERS, 1).
     Then the peer, Alertmanager, at the same rates against the same SMTP sink."""
     stack.reset_data()
     stack.stop_workers()
@@ -486,8 +486,8 @@ def _baseline_noop_latency(stack: Stack, opts: Options) -> dict:
 # --- 3. worker throughput ---------------------------------------------------------------------
 
 def shipped_workers() -> int:
-    """How many ``worker.py`` processes `make run` starts (the launcher's WORKERS, default 2)."""
-    return max(1, int(os.environ.get("WORKERS") or 2))
+    """How many ``worker.py`` processes `make run` starts (the launcher's WORKERS, default 1)."""
+    return max(1, int(os.environ.get("WORKERS") or 1))
 
 
 def worker_throughput(stack: Stack, opts: Options, first_index: int = 300_000) -> dict:

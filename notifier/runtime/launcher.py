@@ -4,9 +4,10 @@ supervises everything the embedded default needs.
 1. starts the embedded Redis unless REDIS_URL is set;
 2. applies the database migrations and prints a one-time setup link while no
    admin exists (in a short-lived child: Alembic stays out of the others);
-3. runs the web server (gunicorn) and the workers (``WORKERS``, default 2: a
-   send waits on the network, so a second process keeps notifications flowing
-   while one waits), restarting any that dies;
+3. runs the web server (gunicorn) and the workers (``WORKERS``, default 1: one
+   process runs ``WORKER_THREADS`` jobs at once, about 50 events/s measured on
+   2 cores, far beyond an office's calls; a second uses a second core, ~75/s, for
+   some 25 MB more, issues 15 and 17), restarting any that dies;
 4. on HUP, INT or TERM stops all it started (gunicorn, workers, the embedded
    Redis) and starts nothing more.
 
@@ -101,7 +102,7 @@ def _worker(app) -> None:
 
 def _commands(app) -> dict[str, Callable[[], None]]:
     """The children: what each runs in its forked process."""
-    workers = max(1, int(os.environ.get("WORKERS", "2")))
+    workers = max(1, int(os.environ.get("WORKERS", "1")))
     commands = {"web": _web}
     for n in range(1, workers + 1):
         commands[f"worker-{n}"] = lambda: _worker(app)
