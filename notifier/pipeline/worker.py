@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 from rq.timeouts import TimerDeathPenalty
 from rq.utils import now as utcnow
 from rq.worker import WorkerStatus
@@ -59,6 +60,7 @@ class NotifierWorker(SimpleWorker):
         self._free = threading.BoundedSemaphore(self.threads)
         self._running = 0
         self._count_lock = threading.Lock()
+        self._waiting = False  # the main loop waits for a free thread or the next job
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="job") if self.threads > 1 else None
 
     @property
@@ -103,18 +105,31 @@ class NotifierWorker(SimpleWorker):
         """Take a job from the queue only once a thread is free to run it: a job
         taken and then left waiting would be neither queued nor started, and
         after a crash nothing would see it for a minute (`make bench`, issue 15)."""
-        while not self._free.acquire(timeout=1):
-            self.heartbeat()  # all threads busy: still alive
-            if self._stop_requested:
-                return None
+        self._waiting = True
         try:
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
-        except BaseException:
-            self._free.release()
-            raise
+            while not self._free.acquire(timeout=1):
+                self.heartbeat()  # all threads busy: still alive
+                if self._stop_requested:
+                    return None
+            try:
+                result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            except BaseException:
+                self._free.release()
+                raise
+        finally:
+            self._waiting = False
         if result is None:
             self._free.release()
         return result
+
+    def _shutdown(self):
+        """TERM or INT. RQ stops waiting for the next job at once when the worker
+        is idle, and lets a busy one finish its job first; here the main loop may
+        wait for the next job while jobs run in threads: it stops waiting at once
+        too, and the running jobs finish in ``teardown``."""
+        if self._waiting:
+            raise StopRequested()
+        super()._shutdown()
 
     def execute_job(self, job, queue):
         # The thread was reserved by dequeue_job_and_maintain_ttl.
