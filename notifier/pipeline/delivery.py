@@ -391,13 +391,32 @@ def _was_accepted(delivery_id: int) -> bool:
 
 def _not_claimed(delivery_id: int, now: datetime) -> Retry | None:
     """Done, held by another worker, or not due yet; in the last case come back when due."""
-    row = db.session.get(Delivery, delivery_id)
+    retry_ = when_due(db.session.get(Delivery, delivery_id), now)
+    if retry_ is None:
+        log.info("delivery %s: nothing to do (done or held by another worker)", delivery_id)
+    return retry_
+
+
+def when_due(row, now: datetime) -> Retry | None:
+    """For a leased row not claimed (a delivery, a digest send): ``Retry`` for when a
+    retrying row is due, else None (done, or held by another worker). Ends the read."""
     due = row.next_attempt_at if row is not None and row.status == "retrying" else None
     db.session.rollback()
     if due is not None and due > now:
         return Retry(max=10**6, interval=max(1, math.ceil((due - now).total_seconds())))
-    log.info("delivery %s: nothing to do (done or held by another worker)", delivery_id)
     return None
+
+
+def write_leased(model, row_id: int, lease: datetime, values: dict) -> bool:
+    """Write an outcome on a leased row (fencing) while the lease is still ours;
+    False, rolled back, when it is not."""
+    written = db.session.execute(
+        update(model).where(model.id == row_id, model.locked_until == lease)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if written != 1:
+        db.session.rollback()
+        return False
+    return True
 
 
 def message_key(delivery: Delivery) -> str:
@@ -480,11 +499,7 @@ def _finish(delivery_id: int, lease: datetime, outcome: Outcome, row: _Row | Non
         row = _Row(delivery.channel, delivery.attempts, delivery.subscriber_id)
     channel_name = row.channel
     values, wait = outcome_values(outcome, row.attempts, now)
-    written = db.session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, Delivery.locked_until == lease)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
-    if written != 1:
-        db.session.rollback()
+    if not write_leased(Delivery, delivery_id, lease, values):
         log.warning("delivery %s: lease lost before the outcome (%s) was written", delivery_id, outcome.status)
         return None
     _unlink_if_blocked(row.subscriber_id, outcome)

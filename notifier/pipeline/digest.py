@@ -13,7 +13,6 @@ sent once the server accepted it (before QUIT). Nothing is sent twice.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
@@ -26,7 +25,7 @@ from notifier.channels import Permanent, Transient
 from notifier.channels import digest as content
 from notifier.extensions import db
 from notifier.models import DigestSend, MorningDigest, Subscriber, utcnow
-from notifier.pipeline.delivery import Outcome, outcome_values
+from notifier.pipeline.delivery import Outcome, outcome_values, when_due, write_leased
 from notifier.pipeline.queueing import FAILURE_TTL, discard_job, get_queue, worker_connection
 from notifier.runtime.singleton_loop import SingletonLoop
 from notifier.services import morning_digest
@@ -151,12 +150,7 @@ def _attempt(row: DigestSend, accepted: Callable[[Outcome], None]) -> Outcome:
 
 def _not_claimed(send_id: int, now: datetime) -> Retry | None:
     """Done, held by another worker, or not due yet; in the last case come back when due."""
-    row = db.session.get(DigestSend, send_id)
-    due = row.next_attempt_at if row is not None and row.status == "retrying" else None
-    db.session.rollback()
-    if due is not None and due > now:
-        return Retry(max=10**6, interval=max(1, math.ceil((due - now).total_seconds())))
-    return None
+    return when_due(db.session.get(DigestSend, send_id), now)
 
 
 def _finish(send_id: int, lease: datetime, outcome: Outcome) -> Retry | None:
@@ -166,11 +160,7 @@ def _finish(send_id: int, lease: datetime, outcome: Outcome) -> Retry | None:
     if row is None:
         return None
     values, wait = outcome_values(outcome, row.attempts, now)
-    written = db.session.execute(
-        update(DigestSend).where(DigestSend.id == send_id, DigestSend.locked_until == lease)
-        .values(**values).execution_options(synchronize_session=False)).rowcount
-    if written != 1:
-        db.session.rollback()
+    if not write_leased(DigestSend, send_id, lease, values):
         log.warning("digest send %s: lease lost before the outcome (%s) was written", send_id, outcome.status)
         return None
     db.session.commit()
